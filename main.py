@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Run the curriculum's drivers: ``python3 main.py N`` runs task N (0 to 4).
+
+With no task, a short tour: seed the database if needed, then a few rows of
+each pattern. ``python3 main.py --help`` lists the tasks.
+"""
+
+import argparse
+import importlib
+import os
+import runpy
+import sys
+from itertools import islice
+from pathlib import Path
+
+import seed
+
+HERE = Path(__file__).resolve().parent
+TASKS = {
+    0: ("0-main.py", "create ALX_prodev, seed user_data, show 5 rows"),
+    1: ("1-main.py", "stream users one by one: the first 6"),
+    2: ("2-main.py", "batches of 50: every user older than 25"),
+    3: ("3-main.py", "lazy pages of 100: every user"),
+    4: ("4-stream_ages.py", "the average age, from a stream of ages"),
+}
+
+
+def run_task(number: int) -> None:
+    """Run the driver of task ``number`` exactly as the curriculum runs it."""
+    script, _ = TASKS[number]
+    runpy.run_path(str(HERE / script), run_name="__main__")
+
+
+def tour() -> None:
+    """Seed if needed, then show each pattern on a few rows."""
+    result = seed.seed(seed.DEFAULT_CSV)
+    print(f"seeded user_data: {result.inserted} new rows, {result.present} already there")
+    stream = importlib.import_module("0-stream_users")
+    batches = importlib.import_module("1-batch_processing")
+    pages = importlib.import_module("2-lazy_paginate")
+    ages = importlib.import_module("4-stream_ages")
+
+    print("\n0-stream_users: the first 3 users, one at a time")
+    for user in islice(stream.stream_users(), 3):
+        print(" ", user)
+    print("\n1-batch_processing: sizes of the first batches of 400")
+    print(" ", [len(batch) for batch in islice(batches.stream_users_in_batches(400), 3)])
+    print("\n2-lazy_paginate: the names on the first 2 pages of 3 users")
+    for page in islice(pages.lazy_pagination(3), 2):
+        print(" ", [user["name"] for user in page])
+    print("\n4-stream_ages: the mean of every age, in constant memory")
+    print(f"  Average age of users: {ages.calculate_average_age():.2f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the task number and run it, or the tour; return the exit code."""
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="tasks:\n" + "\n".join(f"  {n}  {text}" for n, (_, text) in TASKS.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("task", nargs="?", type=int, choices=sorted(TASKS), help="task 0 to 4")
+    task = parser.parse_args(argv).task
+    # The drivers open 'user_data.csv' and import the numbered scripts by
+    # name, both relative to the project folder.
+    os.chdir(HERE)
+    try:
+        seed.check_server()
+        run_task(task) if task is not None else tour()
+    except seed.SetupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # The reader (head, less) has gone: stop quietly, as the drivers do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
