@@ -198,10 +198,68 @@ class _AgeConverter(MySQLConverter):
     """
 
     def _decimal_to_python(self, value: bytes, desc: Any = None) -> int | Decimal:
-        number = Decimal(value.decode())
-        return int(number) if number == number.to_integral_value() else number
+        whole, _, fraction = value.partition(b".")
+        if not fraction.strip(b"0"):  # every age read goes here: skip Decimal when we can
+            return int(whole)
+        return Decimal(value.decode())
 
     _newdecimal_to_python = _decimal_to_python
+
+
+if mysql.connector.HAVE_CEXT:
+    from mysql.connector.connection_cext import CMySQLConnection
+    from mysql.connector.cursor_cext import CMySQLCursor
+
+    class StreamingCursor(CMySQLCursor):
+        """An unbuffered cursor whose iteration fetches rows in chunks.
+
+        The driver's own iteration costs one trip through its Python layer per
+        row; fetching 16, then 64, ... up to 1,024 rows at a time makes a full
+        read about twice as fast while the first row still comes at once and
+        memory stays bounded by the largest chunk (as SQLAlchemy's buffered
+        row strategy does). fetchone/fetchmany/fetchall behave as usual.
+        """
+
+        def __iter__(self) -> Iterator[Any]:
+            size = 16
+            while rows := self.fetchmany(size):
+                yield from rows
+                size = min(size * 4, 1024)
+
+    class StreamingDictCursor(StreamingCursor):
+        """Rows as dicts keyed by column name, like cursor(dictionary=True)."""
+
+        def fetchone(self) -> dict[str, Any] | None:
+            row = super().fetchone()
+            return None if row is None else dict(zip(self.column_names, row, strict=True))
+
+        def fetchmany(self, size: int = 1) -> list[dict[str, Any]]:
+            names = self.column_names  # a property the driver rebuilds on each call
+            return [dict(zip(names, row, strict=True)) for row in super().fetchmany(size)]
+
+        def fetchall(self) -> list[dict[str, Any]]:
+            names = self.column_names
+            return [dict(zip(names, row, strict=True)) for row in super().fetchall()]
+
+    class StreamingConnection(CMySQLConnection):
+        """The C extension's connection, handing out the streaming cursors above."""
+
+        def cursor(  # type: ignore[override]
+            self,
+            buffered: bool | None = None,
+            raw: bool | None = None,
+            prepared: bool | None = None,
+            cursor_class: type | None = None,
+            dictionary: bool | None = None,
+            **options: Any,
+        ) -> Any:
+            if cursor_class is None and not (buffered or raw or prepared):
+                cursor_class = StreamingDictCursor if dictionary else StreamingCursor
+            return super().cursor(buffered, raw, prepared, cursor_class, dictionary, **options)
+
+    _CONNECTION_CLASS: Any = StreamingConnection
+else:  # pure Python driver: correct, about half as fast
+    from mysql.connector.connection import MySQLConnection as _CONNECTION_CLASS
 
 
 def _sqlite_decimal(value: bytes) -> int | Decimal:
@@ -325,7 +383,18 @@ def _open(database: bool) -> Connection:
 
 
 def _open_mysql(config: Config, database: bool) -> Connection:
-    (host, port), *others = config.hosts
+    """Connect to the first of the configured servers that answers."""
+    *others, last = config.hosts
+    for host, port in others:
+        try:
+            return _connect_mysql(config, host, port, database)
+        except mysql.connector.Error as error:
+            if error.errno not in UNREACHABLE:
+                raise
+    return _connect_mysql(config, *last, database)
+
+
+def _connect_mysql(config: Config, host: str, port: int, database: bool) -> Connection:
     options: dict[str, Any] = {
         "host": host,
         "port": port,
@@ -336,18 +405,14 @@ def _open_mysql(config: Config, database: bool) -> Connection:
         "charset": "utf8mb4",
         "allow_local_infile_in_path": str(_spool_dir()),
     }
-    if others:
-        # The driver's own failover: it connects to the first server that answers.
-        options["failover"] = [{"host": h, "port": p} for h, p in config.hosts]
-        del options["host"], options["port"]
-    if not database:
-        return mysql.connector.connect(**options)
+    if database:
+        options["database"] = config.database
     try:
-        return mysql.connector.connect(**options, database=config.database)
+        return _CONNECTION_CLASS(**options)
     except mysql.connector.Error as error:
         if error.errno == 1049:  # unknown database: say how to create it
             raise SetupError(
-                f"database {config.database} does not exist on {config.address}: "
+                f"database {config.database} does not exist on {host}:{port}: "
                 "run ./seed.py to create and seed it"
             ) from None
         raise
