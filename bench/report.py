@@ -255,6 +255,7 @@ of each figure, each in a fresh process, median reported.
 - Machine: {context["nproc"]} CPUs ({context["cpu"]}), {context["ram_gib"]} GiB RAM, {context["os"]}
 - Python {context["python"]}, mysql-connector-python {connector}
 - Server: {context["server"]}
+- Code: commit {context["code"]}
 - Date: {context["date"]}
 
 ## Targets

@@ -44,6 +44,7 @@ ROOT = HERE.parent
 DEFAULT_ROWS = (10_000, 100_000, 1_000_000)
 QUICK_ROWS, QUICK_REPEAT = (2_000,), 1
 SEED = 0
+MEASURED_FILES = ("seed.py", "[0-4]-*.py", "bench")
 PYTHON_FIGURES = ("stream", "batches", "pages", "ages", "avg_sql", "fetchall", "take6", "keyset")
 COLUMNS = "user_id, name, email, age"
 LOAD_CSV = (
@@ -246,6 +247,18 @@ def machine() -> dict:
     }
 
 
+def measured_code() -> str:
+    """The commit measured, marked ``+ uncommitted changes`` if the tree differs."""
+    git = ["git", "-C", str(ROOT)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    if head.returncode != 0:
+        return "unknown (not a git checkout)"
+    changes = subprocess.run(
+        [*git, "status", "--porcelain", "--", *MEASURED_FILES], capture_output=True, text=True
+    )
+    return head.stdout.strip() + (" + uncommitted changes" if changes.stdout.strip() else "")
+
+
 # ----------------------------------------------------------------- the run
 
 
@@ -304,6 +317,7 @@ def run(args: argparse.Namespace) -> Path:
             averages[rows] = measure_size(server, rows, args.repeat, samples, Path(workdir))
     context = {
         **machine(),
+        "code": measured_code(),
         **stack,
         "rows": list(args.rows),
         "repeat": args.repeat,

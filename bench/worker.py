@@ -140,11 +140,11 @@ def walk_offset() -> dict:
 def describe_stack() -> dict:
     """The driver implementation and the server version, for the report."""
     with seed.prodev_connection() as connection:
-        server = connection.get_server_info()
-        kind = type(connection).__name__
+        server = connection.get_server_info().removeprefix("5.5.5-")  # MariaDB's old-client prefix
+        classes = [kind.__name__ for kind in type(connection).__mro__]
     return {
-        "connection_class": kind,
-        "c_extension": kind.startswith("CMySQL"),
+        "connection_class": classes[0],
+        "c_extension": "CMySQLConnection" in classes,
         "connector": mysql.connector.__version__,
         "server": server,
         "python": platform.python_version(),
