@@ -11,13 +11,21 @@ OFFSET makes the server skip every earlier row again for each page, so page
 n costs O(n). ``lazy_keyset_paginate(page_size, after=None)`` gives the same
 pages on an unchanged table by asking for rows *after the last user_id
 seen*, which the primary key answers directly: every page costs the same,
-and a walk can resume after any user_id.
+and a walk can resume after any user_id. It does so by itself when its
+server goes away (a crash, a cluster node lost): it reconnects to the first
+configured server that answers and continues after the last user it
+yielded, so every user comes exactly once, in order. An OFFSET walk cannot
+promise that: "row 500" is a position, and rows inserted or deleted
+meanwhile move every later row to another page. For a flat stream of users,
+flatten the pages: ``(user for page in lazy_keyset_paginate(1000) for user
+in page)``.
 """
 
 from collections.abc import Iterator
 
 import seed
 
+RECONNECTS = 3  # attempts in a row that fetch nothing before a lost walk gives up
 PAGE = "SELECT user_id, name, email, age FROM user_data ORDER BY user_id LIMIT %s OFFSET %s"
 PAGE_AFTER = (
     "SELECT user_id, name, email, age FROM user_data WHERE user_id > %s ORDER BY user_id LIMIT %s"
@@ -73,10 +81,18 @@ def lazy_keyset_paginate(page_size: int, after: str | None = None) -> Iterator[l
 
 
 def _keyset_pages(page_size: int, after: str | None) -> Iterator[list[dict]]:
-    with seed.prodev_connection() as connection:
-        while page := paginate_users_after(page_size, after, connection):
-            yield page
-            after = page[-1]["user_id"]
+    failures = 0
+    while True:
+        try:
+            with seed.prodev_connection() as connection:
+                while page := paginate_users_after(page_size, after, connection):
+                    yield page
+                    after, failures = page[-1]["user_id"], 0
+                return
+        except seed.ConnectionLost:
+            failures += 1
+            if failures > RECONNECTS:
+                raise
 
 
 if __name__ == "__main__":

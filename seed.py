@@ -76,6 +76,8 @@ ENGINES = ("auto", "mysql", "sqlite")
 # answered. Anything else means a server answered and refused, which must
 # never be hidden by a silent switch to SQLite.
 UNREACHABLE = {2002, 2003}
+# Server gone away (2006), lost during a query (2013), lost (2055).
+LOST = {2006, 2013, 2055}
 
 MYSQL_TABLE = f"""
 CREATE TABLE IF NOT EXISTS {TABLE} (
@@ -112,6 +114,10 @@ class SetupError(Exception):
     Its message is one line (or a few, for several bad CSV lines) and never
     contains a password. Entry points print it instead of a traceback.
     """
+
+
+class ConnectionLost(SetupError):
+    """The server went away in the middle of a query (crash, restart, failover)."""
 
 
 # --------------------------------------------------------------- configuration
@@ -389,7 +395,9 @@ def _open_mysql(config: Config, database: bool) -> Connection:
         try:
             return _connect_mysql(config, host, port, database)
         except mysql.connector.Error as error:
-            if error.errno not in UNREACHABLE:
+            # A node that is down refuses (2003) or, while dying, drops the
+            # handshake (2013): either way, the next server may answer.
+            if error.errno not in UNREACHABLE | LOST:
                 raise
     return _connect_mysql(config, *last, database)
 
@@ -486,11 +494,18 @@ def check_server() -> None:
 def prodev_connection() -> Iterator[Connection]:
     """A connection to the configured database, closed on exit however it ends.
 
-    Raises SetupError (one clear line) when no connection can be made.
+    Raises SetupError (one clear line) when no connection can be made, and
+    ConnectionLost when the server goes away while the connection is in use.
     """
     connection = _open(database=True)
     try:
         yield connection
+    except mysql.connector.Error as error:
+        # Between queries the driver notices a dead socket only as
+        # "Connection not available", without an errno: ask the connection.
+        if error.errno in LOST or not connection.is_connected():
+            raise ConnectionLost(f"lost the connection to MySQL: {error.msg}") from error
+        raise
     finally:
         close_connection(connection)
 
