@@ -207,7 +207,8 @@ class _AgeConverter(MySQLConverter):
         whole, _, fraction = value.partition(b".")
         if not fraction.strip(b"0"):  # every age read goes here: skip Decimal when we can
             return int(whole)
-        return Decimal(value.decode())
+        # DECIMAL(5, 2) pads 30.5 to 30.50; SQLite keeps 30.5: print the same on both.
+        return Decimal(value.decode()).normalize()
 
     _newdecimal_to_python = _decimal_to_python
 
@@ -609,6 +610,7 @@ def _records(path: Path) -> Iterator[tuple[int, Sequence[str]]]:
         raise SetupError(f"{path}: cannot open: {error.strerror}") from None
     with handle:
         reader = csv.reader(handle, strict=True)
+        line = 1
         try:
             header = next(reader, None)
             if header is None:
@@ -618,10 +620,13 @@ def _records(path: Path) -> Iterator[tuple[int, Sequence[str]]]:
             pick = itemgetter(*_column_order(path, header))
             line = reader.line_num + 1
             for fields in reader:
-                yield line, pick(fields) if len(fields) == len(COLUMNS) else fields
+                if fields:  # a blank line (often the last one) carries no user
+                    yield line, pick(fields) if len(fields) == len(COLUMNS) else fields
                 line = reader.line_num + 1
         except csv.Error as error:
-            raise SetupError(f"{path}: line {reader.line_num}: malformed CSV: {error}") from None
+            # line is where the broken record starts; a stray quote can make
+            # the csv module give up many lines later.
+            raise SetupError(f"{path}: line {line}: malformed CSV: {error}") from None
 
 
 def _column_order(path: Path, header: list[str]) -> list[int]:

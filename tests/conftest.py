@@ -141,7 +141,7 @@ class _quiet:
     """Swallow what create_table prints, for fixtures only."""
 
     def __enter__(self) -> None:
-        self._stdout, sys.stdout = sys.stdout, open(os.devnull, "w")  # noqa: SIM115
+        self._stdout, sys.stdout = sys.stdout, open(os.devnull, "w")
 
     def __exit__(self, *exc: object) -> None:
         sys.stdout.close()
