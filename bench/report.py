@@ -299,6 +299,11 @@ def median_run(samples: Samples, name: str, rows: int) -> dict:
     return runs[len(runs) // 2]
 
 
+def tick_label(value: float, _position: object = None) -> str:
+    """``1,000,000`` for big ticks, ``0.01`` for small ones (never ``1e+06``)."""
+    return f"{value:,.0f}" if value >= 1 else f"{value:g}"
+
+
 def plot_lines(path: Path, title: str, labels: tuple[str, str], series: dict, log_y: bool) -> None:
     """One line chart of ``{label: (xs, ys)}`` with a log x axis, written to ``path``."""
     import matplotlib
@@ -317,7 +322,7 @@ def plot_lines(path: Path, title: str, labels: tuple[str, str], series: dict, lo
     axes.set_yscale("log" if log_y else "linear")
     axes.set(title=title, xlabel=labels[0], ylabel=labels[1])
     for axis in (axes.xaxis, axes.yaxis):
-        axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,g}"))
+        axis.set_major_formatter(FuncFormatter(tick_label))
         axis.set_minor_formatter(NullFormatter())
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
