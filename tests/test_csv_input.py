@@ -230,6 +230,13 @@ def test_bom_and_crlf_line_endings_load(empty_table: dict[str, str], tmp_path: P
     assert table_rows() == sorted([row("Ann Lee", "ann@x.com", 30), row("Bob", "bob@x.com", 31)])
 
 
+def test_blank_lines_are_skipped_not_rejected(empty_table: dict[str, str], tmp_path: Path) -> None:
+    text = "\n".join((HEADER, GOOD, "", '"Bob","bob@x.com","31"')) + "\n\n"
+    path = make_input(tmp_path, text)
+    assert " 2 rows read, 2 inserted" in loaded_summary(run_seed(path, empty_table))
+    assert table_rows() == sorted([row("Ann Lee", "ann@x.com", 30), row("Bob", "bob@x.com", 31)])
+
+
 def test_duplicate_rows_in_a_file_load_once(empty_table: dict[str, str], tmp_path: Path) -> None:
     path = make_input(tmp_path, csv_lines(GOOD, GOOD))
     summary = loaded_summary(run_seed(path, empty_table))
