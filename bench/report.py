@@ -6,9 +6,11 @@ Targets are those of issue 4 and are judged at the largest size run (the
 issue's 1,000,000 rows in a full run); growth is from the smallest size.
 """
 
+import importlib.util
 import json
 import math
 import statistics
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -354,7 +356,14 @@ def page_series(samples: Samples) -> dict:
 
 
 def write_plots(out: Path, samples: Samples) -> None:
-    """memory.png, time.png and pages.png in ``out``."""
+    """memory.png, time.png and pages.png in ``out``; skipped without matplotlib."""
+    if importlib.util.find_spec("matplotlib") is None:
+        print(
+            "bench: matplotlib is not installed, so no plots "
+            "(pip install -r bench/requirements.txt)",
+            file=sys.stderr,
+        )
+        return
     plot_lines(
         out / "memory.png",
         "Peak RSS of the process against rows",
