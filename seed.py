@@ -196,19 +196,24 @@ def check_size(name: str, value: object, minimum: int = 1) -> int:
 # ----------------------------------------------------------------- connections
 
 
-class _AgeConverter(MySQLConverter):
-    """Return integral DECIMAL values as ``int`` and the rest as exact ``Decimal``.
+def exact_number(text: bytes) -> int | Decimal:
+    """A DECIMAL value read from either engine: ``int`` if integral, else ``Decimal``.
 
-    Ages then print as ``67`` rather than ``Decimal('67.00')``, on every
-    cursor of the connection, including the plain one a grader's driver opens.
+    Ages then print as ``67`` rather than ``Decimal('67.00')``, and 30.5 as
+    ``Decimal('30.5')`` on both engines (MySQL's DECIMAL(5, 2) pads it to 30.50).
     """
+    whole, _, fraction = text.partition(b".")
+    if not fraction.strip(b"0"):  # every age read goes here: skip Decimal when we can
+        return int(whole)
+    return Decimal(text.decode()).normalize()
+
+
+class _AgeConverter(MySQLConverter):
+    """Read DECIMAL columns with exact_number, on every cursor of the connection,
+    including the plain one a grader's driver opens."""
 
     def _decimal_to_python(self, value: bytes, desc: Any = None) -> int | Decimal:
-        whole, _, fraction = value.partition(b".")
-        if not fraction.strip(b"0"):  # every age read goes here: skip Decimal when we can
-            return int(whole)
-        # DECIMAL(5, 2) pads 30.5 to 30.50; SQLite keeps 30.5: print the same on both.
-        return Decimal(value.decode()).normalize()
+        return exact_number(value)
 
     _newdecimal_to_python = _decimal_to_python
 
@@ -269,12 +274,7 @@ else:  # pure Python driver: correct, about half as fast
     from mysql.connector.connection import MySQLConnection as _CONNECTION_CLASS
 
 
-def _sqlite_decimal(value: bytes) -> int | Decimal:
-    number = Decimal(value.decode())
-    return int(number) if number == number.to_integral_value() else number
-
-
-sqlite3.register_converter("DECIMAL", _sqlite_decimal)
+sqlite3.register_converter("DECIMAL", exact_number)
 sqlite3.register_adapter(Decimal, str)
 
 
