@@ -333,9 +333,15 @@ class SQLiteConnection:
 
     def __init__(self, config: Config) -> None:
         self.path = config.sqlite_path
-        self._connection = sqlite3.connect(
-            self.path, timeout=60, detect_types=sqlite3.PARSE_DECLTYPES, check_same_thread=False
-        )
+        try:
+            self._connection = sqlite3.connect(
+                self.path, timeout=60, detect_types=sqlite3.PARSE_DECLTYPES, check_same_thread=False
+            )
+            self._connection.execute("PRAGMA schema_version")  # fails now if the file is unusable
+        except sqlite3.Error as error:
+            raise SetupError(
+                f"cannot open SQLite file {self.path}: {error} (check SQLITE_PATH)"
+            ) from None
         self._connection.execute("ATTACH DATABASE ':memory:' AS INFORMATION_SCHEMA")
         self._connection.execute("CREATE TABLE INFORMATION_SCHEMA.SCHEMATA (SCHEMA_NAME TEXT)")
         self._connection.execute(
