@@ -258,6 +258,8 @@ of each figure, each in a fresh process, median reported.
 - Python {context["python"]}, mysql-connector-python {connector}
 - Server: {context["server"]}
 - Code: commit {context["code"]}
+- Load average (1 min) on the machine: {context["load"]} (other work on a shared
+  machine or server shows here; the ratios to same-run anchors absorb only part of it)
 - Date: {context["date"]}
 
 ## Targets

@@ -310,6 +310,7 @@ def run(args: argparse.Namespace) -> Path:
     server = Server(seed.load_config(), args.database, find_client())
     samples = Samples()
     averages = {}
+    load_before = os.getloadavg()[0]
     with bench_database(server), tempfile.TemporaryDirectory(prefix="bench-") as workdir:
         stack = worker(server, "info")
         for rows in args.rows:
@@ -318,6 +319,7 @@ def run(args: argparse.Namespace) -> Path:
     context = {
         **machine(),
         "code": measured_code(),
+        "load": f"{load_before:.2f} at the start, {os.getloadavg()[0]:.2f} at the end",
         **stack,
         "rows": list(args.rows),
         "repeat": args.repeat,
