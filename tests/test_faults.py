@@ -1,0 +1,661 @@
+"""Faults: no server, refused logins, bad settings, a server that goes away.
+
+Every entry point must fail with one line a user can act on (no traceback,
+never the password), or fall back to SQLite under ``DB_ENGINE=auto`` when
+nothing answers at all. A server that goes away in the middle of a stream
+must give the consumer an exception within seconds and leave no connection,
+socket or thread behind; one that goes away in the middle of a load must
+leave the table exactly as it was, and a re-run must then load the file
+exactly.
+
+Anything that dies here is a private ``mariadbd`` in a temporary directory
+(``PrivateServer``) or a loopback ``Relay`` the test cuts: the shared server
+only ever sees refused logins.
+"""
+
+from __future__ import annotations
+
+import csv
+import inspect
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import mysql.connector
+import pytest
+from conftest import ROOT, load, require_mysql, run_script, server_settings, wait_for
+
+import seed
+from tests.support.private_server import INSTALL_DB, MARIADBD, PrivateServer
+from tests.support.relay import Relay
+
+# A recognisable password: every output and error message is searched for it.
+CANARY = "Canary-Pw-7f3a9c"
+FAULTS_DB = "faults"
+STREAMER = "streamer"  # the private servers' user, logging in with CANARY
+SAMPLE_CSV = ROOT / "user_data.csv"
+SAMPLE_ROWS = 1_000
+
+STREAM_TABLE_ROWS = 300_000  # far more than every socket buffer on the way
+LOAD_FILE_ROWS = 300_000  # large enough that the load is still running when cut
+ROWS_BEFORE_FAULT = 20_000  # uncommitted rows the load has written when the fault hits
+CUT_DEADLINE = 10.0  # seconds a consumer may take to notice that its server is gone
+FROZEN_DEADLINE = 40.0  # ... and to give up on a server that has gone silent
+SUBPROCESS_TIMEOUT = 180.0
+
+ENTRY_POINTS = [
+    ["seed.py"],
+    *(["main.py", str(task)] for task in range(5)),
+    ["main.py"],
+    ["0-stream_users.py"],
+    ["1-batch_processing.py"],
+    ["2-lazy_paginate.py"],
+    ["4-stream_ages.py"],
+]
+ENTRY_IDS = [" ".join(args) for args in ENTRY_POINTS]
+
+stream = load("0-stream_users")
+batches = load("1-batch_processing")
+ages = load("4-stream_ages")
+
+STREAMS: dict[str, Callable[[], Iterator[Any]]] = {
+    "stream_users": lambda: stream.stream_users(),
+    "stream_users_in_batches": lambda: batches.stream_users_in_batches(100),
+    "stream_user_ages": lambda: ages.stream_user_ages(),
+}
+
+
+# ------------------------------------------------------------------- helpers
+
+
+def settings_env(**settings: str) -> dict[str, str]:
+    """The environment for a subprocess: ours, with every seed setting given explicitly.
+
+    MYSQL_HOSTS is set empty so that a developer's .env cannot redirect the run.
+    """
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "MYSQL_HOSTS": ""}
+    env.update(settings)
+    return env
+
+
+def point_seed_at(monkeypatch: pytest.MonkeyPatch, port: int) -> None:
+    """Make seed, in this process, use a private server (or its relay) at ``port``."""
+    for key, value in private_settings(port).items():
+        monkeypatch.setenv(key, value)
+
+
+def private_settings(port: int) -> dict[str, str]:
+    """seed's settings for the faults database of a private server at ``port``."""
+    return {
+        "DB_ENGINE": "mysql",
+        "MYSQL_HOST": "127.0.0.1",
+        "MYSQL_PORT": str(port),
+        "MYSQL_HOSTS": "",
+        "MYSQL_USER": STREAMER,
+        "MYSQL_PASSWORD": CANARY,
+        "MYSQL_DATABASE": FAULTS_DB,
+    }
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    """The single stderr line of a run that must fail cleanly."""
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "Traceback" not in output, output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, output
+    assert lines[0].startswith("error: "), output
+    return lines[0]
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (it was free a moment ago)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def error_texts(error: BaseException) -> str:
+    """str and repr of an exception and of everything chained to it."""
+    texts = []
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        texts += [str(current), repr(current), *map(repr, current.args)]
+        current = current.__cause__ or current.__context__
+    return "\n".join(texts)
+
+
+def is_lost_connection(error: BaseException | None) -> bool:
+    """A driver error, or seed's ConnectionLost wrapping one."""
+    if isinstance(error, seed.ConnectionLost):
+        return isinstance(error.__cause__, mysql.connector.Error)
+    return isinstance(error, mysql.connector.Error)
+
+
+def write_users_csv(path: Path, rows: int) -> Path:
+    """The sample's users, then generated ones up to ``rows``, all fields quoted."""
+    with open(SAMPLE_CSV, newline="", encoding="utf-8") as sample:
+        users = list(csv.reader(sample))[1:]
+    users += ([f"Fault User {n}", f"fault.user.{n}@example.org", str(18 + n % 80)]
+              for n in range(rows - len(users)))
+    with open(path, "w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out, quoting=csv.QUOTE_ALL)
+        writer.writerow(["name", "email", "age"])
+        writer.writerows(users)
+    return path
+
+
+def file_rows(path: Path) -> set[tuple]:
+    """The rows a complete load of ``path`` leaves in user_data."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        return {
+            (seed.user_id_for(row["email"]), row["name"], row["email"], Decimal(row["age"]))
+            for row in csv.DictReader(handle)
+        }
+
+
+def assert_same_rows(actual: set[tuple], expected: set[tuple], when: str) -> None:
+    """Equal sets of rows, reported as counts and examples rather than a 300,000-row diff."""
+    missing, extra = sorted(expected - actual), sorted(actual - expected)
+    assert not missing and not extra, (
+        f"{when}: {len(missing)} rows missing {missing[:2]}, {len(extra)} extra {extra[:2]}"
+    )
+
+
+# -------------------------------------------------------- private servers
+
+
+def query(server: PrivateServer, sql: str, params: tuple = (), *, dirty: bool = False) -> list:
+    """Run one statement on a private server as its root, directly (never via a relay).
+
+    ``dirty`` reads uncommitted rows too: a load's rows show up while it runs.
+    """
+    connection = mysql.connector.connect(**server.connect_args(autocommit=True))
+    try:
+        cursor = connection.cursor()
+        if dirty:
+            cursor.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED")
+        cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.with_rows else []
+    finally:
+        connection.close()
+
+
+def stored_rows(server: PrivateServer) -> set[tuple]:
+    return set(query(server, f"SELECT user_id, name, email, age FROM {FAULTS_DB}.user_data"))
+
+
+def row_count(server: PrivateServer, *, dirty: bool = False) -> int:
+    return query(server, f"SELECT COUNT(*) FROM {FAULTS_DB}.user_data", dirty=dirty)[0][0]
+
+
+def sessions(server: PrivateServer) -> int:
+    """Client sessions the private server holds on the faults database."""
+    rows = query(
+        server,
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+        "WHERE DB = %s AND ID <> CONNECTION_ID()",
+        (FAULTS_DB,),
+    )
+    return rows[0][0]
+
+
+def start_private_server(table_rows: int = 0) -> PrivateServer:
+    """A private server with the faults database, user_data and its user.
+
+    ``STREAMER`` logs in with the canary password, so that every fault on a
+    private server also checks that the password shows up nowhere.
+    """
+    server = PrivateServer().start()
+    try:
+        query(server, f"CREATE DATABASE {FAULTS_DB}")
+        for host in ("localhost", "127.0.0.1"):
+            query(server, f"CREATE USER '{STREAMER}'@'{host}' IDENTIFIED BY %s", (CANARY,))
+            query(server, f"GRANT ALL ON {FAULTS_DB}.* TO '{STREAMER}'@'{host}'")
+        connection = mysql.connector.connect(**server.connect_args(database=FAULTS_DB))
+        try:
+            connection.cursor().execute(seed.MYSQL_TABLE)
+        finally:
+            connection.close()
+        if table_rows:
+            query(
+                server,
+                f"INSERT INTO {FAULTS_DB}.user_data (user_id, name, email, age) "
+                "SELECT UUID(), CONCAT('User ', seq), CONCAT('user', seq, '@example.com'), "
+                f"18 + seq % 80 FROM mysql.seq_1_to_{table_rows}",
+            )
+    except BaseException:
+        server.close()
+        raise
+    return server
+
+
+@pytest.fixture(scope="module")
+def mariadb() -> None:
+    """Private servers need a local MariaDB; under CI its absence is a failure."""
+    if not os.access(MARIADBD, os.X_OK) or shutil.which(INSTALL_DB) is None:
+        message = f"needs a local MariaDB ({MARIADBD}, {INSTALL_DB}) for private servers"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def stream_server(mariadb: None) -> Iterator[PrivateServer]:
+    """A private server with STREAM_TABLE_ROWS users, shared by the mid-stream tests.
+
+    Tests that kill it leave it down; the next one restarts it (crash
+    recovery on the same data directory and port).
+    """
+    server = start_private_server(STREAM_TABLE_ROWS)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def seed_server(mariadb: None) -> Iterator[PrivateServer]:
+    """A private server with an empty user_data, for one seeding fault."""
+    server = start_private_server()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def spawn() -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """Start ``python args...`` in the project folder; whatever still runs is killed after."""
+    processes: list[subprocess.Popen[str]] = []
+
+    def start(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            [sys.executable, *args], cwd=ROOT, env=env, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=30)
+
+
+# ---------------------------------------------------------- no server at all
+
+
+@pytest.fixture
+def closed_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def sqlite_file(tmp_path: Path) -> Path:
+    """A SQLite database already seeded with the sample, for the auto fallback."""
+    path = tmp_path / "fallback.sqlite3"
+    result = run_script("seed.py", env=settings_env(DB_ENGINE="sqlite", SQLITE_PATH=str(path)))
+    assert result.returncode == 0, result.stderr
+    return path
+
+
+def unreachable_env(engine: str, port: int, sqlite: Path) -> dict[str, str]:
+    return settings_env(
+        DB_ENGINE=engine,
+        MYSQL_HOST="127.0.0.1",
+        MYSQL_PORT=str(port),
+        MYSQL_USER="root",
+        MYSQL_PASSWORD=CANARY,
+        MYSQL_DATABASE="faults_never_created",
+        SQLITE_PATH=str(sqlite),
+    )
+
+
+@pytest.mark.parametrize("args", ENTRY_POINTS, ids=ENTRY_IDS)
+def test_no_server_is_one_line_naming_the_address_and_the_fix(
+    args: list[str], closed_port: int, tmp_path: Path
+) -> None:
+    sqlite = tmp_path / "unused.sqlite3"
+    result = run_script(*args, env=unreachable_env("mysql", closed_port, sqlite), timeout=60)
+
+    line = one_line_error(result)
+    assert f"cannot reach MySQL at 127.0.0.1:{closed_port}" in line
+    assert "MYSQL_PORT" in line, "the line says how to fix it"
+    assert result.stdout == ""
+    assert CANARY not in result.stdout + result.stderr
+    assert not sqlite.exists(), "DB_ENGINE=mysql never falls back"
+
+
+@pytest.mark.parametrize("args", ENTRY_POINTS, ids=ENTRY_IDS)
+def test_no_server_under_auto_falls_back_to_sqlite_with_one_notice(
+    args: list[str], closed_port: int, sqlite_file: Path
+) -> None:
+    result = run_script(*args, env=unreachable_env("auto", closed_port, sqlite_file), timeout=60)
+
+    assert result.returncode == 0, result.stderr
+    notices = result.stderr.strip().splitlines()
+    assert len(notices) == 1, result.stderr
+    assert notices[0].startswith("notice: ")
+    assert f"127.0.0.1:{closed_port}" in notices[0]
+    assert str(sqlite_file) in notices[0]
+    assert result.stdout.strip(), "the entry point did its work on SQLite"
+    assert CANARY not in result.stdout + result.stderr
+
+
+@pytest.fixture
+def mute_port() -> Iterator[int]:
+    """A port whose listener completes TCP handshakes but never says a word."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        yield listener.getsockname()[1]
+
+
+def test_a_port_that_never_greets_is_one_line_within_the_connect_timeout(
+    mute_port: int, tmp_path: Path
+) -> None:
+    env = unreachable_env("mysql", mute_port, tmp_path / "unused.sqlite3")
+    started = time.monotonic()
+
+    line = one_line_error(run_script("seed.py", env=env, timeout=60))
+
+    assert time.monotonic() - started < seed.CONNECT_TIMEOUT + 10
+    assert f"127.0.0.1:{mute_port}" in line
+
+
+# ------------------------------------------------------------ refused logins
+
+REFUSED_USERS = {
+    "wrong password": lambda: server_settings()["MYSQL_USER"],
+    "unknown user": lambda: "faults_no_such_user",
+}
+
+
+@pytest.mark.parametrize("args", ENTRY_POINTS, ids=ENTRY_IDS)
+@pytest.mark.parametrize("engine", ["mysql", "auto"])
+@pytest.mark.parametrize("who", REFUSED_USERS)
+def test_refused_login_is_one_line_without_the_password_and_no_fallback(
+    who: str, engine: str, args: list[str], tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    require_mysql(request)
+    user = REFUSED_USERS[who]()
+    sqlite = tmp_path / "never.sqlite3"
+    env = settings_env(
+        DB_ENGINE=engine,
+        MYSQL_HOST=server_settings()["MYSQL_HOST"],
+        MYSQL_PORT=server_settings()["MYSQL_PORT"],
+        MYSQL_USER=user,
+        MYSQL_PASSWORD=CANARY,
+        MYSQL_DATABASE="faults_never_created",
+        SQLITE_PATH=str(sqlite),
+    )
+
+    result = run_script(*args, env=env, timeout=60)
+
+    line = one_line_error(result)
+    assert f"access denied for user '{user}'" in line
+    assert CANARY not in result.stdout + result.stderr
+    assert "notice:" not in result.stderr
+    assert not sqlite.exists(), "a server that refuses is never replaced by SQLite"
+
+
+# -------------------------------------------------------------- bad settings
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("DB_ENGINE", "postgres"), ("MYSQL_DATABASE", "ALX_prodev`; DROP DATABASE mysql; --")],
+)
+def test_an_invalid_setting_is_one_line_naming_the_variable(
+    variable: str, value: str, closed_port: int, tmp_path: Path
+) -> None:
+    env = unreachable_env("mysql", closed_port, tmp_path / "unused.sqlite3")
+    env[variable] = value
+
+    line = one_line_error(run_script("seed.py", env=env, timeout=60))
+
+    assert variable in line
+    assert "cannot reach" not in line, "the setting is checked before any connection"
+
+
+# ------------------------------------------------- a server gone mid-stream
+
+
+@dataclass
+class StreamFault:
+    """How a test takes the server away from a running stream."""
+
+    server: PrivateServer
+    inflict: Callable[[], None]
+    relayed_connections: Callable[[], int]  # sockets a relay still holds (0 without one)
+    server_survives: bool
+
+
+@pytest.fixture(params=["relay cut (FIN)", "relay cut (RST)", "server killed"])
+def stream_fault(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[StreamFault]:
+    server = request.getfixturevalue("stream_server")
+    if not server.running:
+        server.start()
+    if request.param == "server killed":
+        point_seed_at(monkeypatch, server.port)
+        yield StreamFault(server, server.kill, lambda: 0, server_survives=False)
+        return
+    reset = request.param == "relay cut (RST)"
+    with Relay(server.host, server.port) as relay:
+        point_seed_at(monkeypatch, relay.port)
+        yield StreamFault(
+            server, lambda: relay.cut(reset=reset), lambda: relay.connections,
+            server_survives=True,
+        )
+
+
+class Consumer(threading.Thread):
+    """Takes ``first`` items of a stream, waits for ``resume``, then reads on until it fails."""
+
+    def __init__(self, start: Callable[[], Iterator[Any]], first: int) -> None:
+        super().__init__(daemon=True, name="stream consumer")  # a hang must not hang pytest
+        self.start_stream = start
+        self.first = first
+        self.ready = threading.Event()  # set once the first items are in (or it failed)
+        self.resume = threading.Event()
+        self.stream: Iterator[Any] | None = None
+        self.items_before = self.items_after = 0
+        self.error: BaseException | None = None
+        self.failed_at: float | None = None
+
+    def run(self) -> None:
+        try:
+            self.stream = self.start_stream()
+            for _ in range(self.first):
+                next(self.stream)
+                self.items_before += 1
+            self.ready.set()
+            if not self.resume.wait(60):
+                return
+            for _ in self.stream:
+                self.items_after += 1
+        except Exception as error:  # the point: whatever the consumer gets is recorded
+            self.failed_at = time.monotonic()
+            self.error = error
+        finally:
+            self.ready.set()
+
+
+@pytest.fixture
+def consumers() -> Iterator[list[Consumer]]:
+    """Consumers a test starts; each is released and joined afterwards, however the test ended."""
+    started: list[Consumer] = []
+    yield started
+    for consumer in started:
+        consumer.resume.set()
+        consumer.join(30)
+
+
+@pytest.mark.parametrize("kind", STREAMS)
+def test_server_gone_mid_stream_fails_fast_and_leaves_nothing(
+    kind: str, stream_fault: StreamFault, consumers: list[Consumer]
+) -> None:
+    fds_before, threads_before = open_fds(), threading.active_count()
+    consumer = Consumer(STREAMS[kind], first=50)
+    consumers.append(consumer)
+    consumer.start()
+    assert consumer.ready.wait(30), "the stream never started"
+    assert consumer.error is None, consumer.error
+    assert consumer.items_before == 50
+
+    cut_at = time.monotonic()
+    stream_fault.inflict()
+    consumer.resume.set()
+    consumer.join(CUT_DEADLINE + 5)
+
+    assert not consumer.is_alive(), "the consumer hung after its server went away"
+    print(f"\n{kind}: failed {consumer.failed_at - cut_at:.3f} s after the fault, "
+          f"{consumer.items_after} items later: {consumer.error!r}")
+    assert is_lost_connection(consumer.error), repr(consumer.error)
+    assert consumer.failed_at - cut_at < CUT_DEADLINE
+    assert "connection" in str(consumer.error).lower()
+    assert CANARY not in error_texts(consumer.error)
+    assert consumer.items_after < STREAM_TABLE_ROWS, "it failed before the end of the table"
+    assert inspect.getgeneratorstate(consumer.stream) == inspect.GEN_CLOSED
+    assert stream_fault.relayed_connections() == 0
+    assert threading.active_count() == threads_before
+    assert wait_for(lambda: open_fds() == fds_before), f"{open_fds()} fds, {fds_before} before"
+    if stream_fault.server_survives:
+        assert wait_for(lambda: sessions(stream_fault.server) == 0), "the server kept the session"
+
+
+@pytest.fixture
+def frozen_server(
+    stream_server: PrivateServer, consumers: list[Consumer]
+) -> Iterator[PrivateServer]:
+    """The stream server, for a test to freeze (SIGSTOP): thawed again afterwards.
+
+    Frozen, it keeps its sockets open and sends nothing, like a host that lost
+    power or a network that drops every packet: no FIN, no RST ever comes.
+    (It depends on ``consumers`` so that it is thawed before they are joined.)
+    """
+    if not stream_server.running:
+        stream_server.start()
+    yield stream_server
+    if stream_server.running:
+        os.kill(stream_server.pid, signal.SIGCONT)
+
+
+def test_a_server_gone_silent_mid_stream_fails_within_a_bounded_time(
+    frozen_server: PrivateServer, consumers: list[Consumer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_seed_at(monkeypatch, frozen_server.port)
+    consumer = Consumer(STREAMS["stream_users"], first=50)
+    consumers.append(consumer)
+    consumer.start()
+    assert consumer.ready.wait(30), "the stream never started"
+    assert consumer.error is None, consumer.error
+
+    frozen_at = time.monotonic()
+    os.kill(frozen_server.pid, signal.SIGSTOP)
+    consumer.resume.set()
+    consumer.join(FROZEN_DEADLINE)
+
+    assert not consumer.is_alive(), (
+        f"the consumer still waits {FROZEN_DEADLINE:.0f} s after its server fell silent "
+        f"({consumer.items_after} rows later): the connection has no read timeout"
+    )
+    assert is_lost_connection(consumer.error), repr(consumer.error)
+    assert consumer.failed_at - frozen_at < FROZEN_DEADLINE
+    assert inspect.getgeneratorstate(consumer.stream) == inspect.GEN_CLOSED
+
+
+# ------------------------------------------------- a server gone mid-load
+
+
+@pytest.fixture(scope="module")
+def large_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """LOAD_FILE_ROWS users: the sample's 1,000, then generated ones."""
+    return write_users_csv(tmp_path_factory.mktemp("faults") / "large.csv", LOAD_FILE_ROWS)
+
+
+@dataclass
+class LoadFault:
+    """How a test takes the server away from a running load, and brings it back."""
+
+    port: int  # where seed.py connects
+    inflict: Callable[[], None]
+    recover: Callable[[], None]
+
+
+@pytest.fixture(params=["relay cut", "server killed"])
+def load_fault(request: pytest.FixtureRequest, seed_server: PrivateServer) -> Iterator[LoadFault]:
+    if request.param == "server killed":
+        # InnoDB's crash recovery must roll the load back on restart.
+        yield LoadFault(seed_server.port, seed_server.kill, seed_server.start)
+        return
+    with Relay(seed_server.host, seed_server.port) as relay:
+        yield LoadFault(relay.port, relay.cut, relay.restore)
+
+
+def wait_until_loading(server: PrivateServer, rows: int, load: subprocess.Popen[str]) -> bool:
+    """True once the running load has written ``rows`` rows (uncommitted) to the table."""
+    deadline = time.monotonic() + SUBPROCESS_TIMEOUT
+    while load.poll() is None and time.monotonic() < deadline:
+        if row_count(server, dirty=True) >= rows:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_server_gone_mid_load_commits_nothing_and_a_rerun_loads_the_file_exactly(
+    load_fault: LoadFault,
+    seed_server: PrivateServer,
+    large_csv: Path,
+    spawn: Callable[..., subprocess.Popen[str]],
+    tmp_path: Path,
+) -> None:
+    # A temporary folder of the test's own, to see that no spool file is left.
+    env = settings_env(**private_settings(load_fault.port), TMPDIR=str(tmp_path))
+    first = run_script("seed.py", str(SAMPLE_CSV), env=env)
+    assert first.returncode == 0, first.stderr
+    before = stored_rows(seed_server)
+    assert len(before) == SAMPLE_ROWS
+
+    load = spawn("seed.py", str(large_csv), env=env)
+    loading = wait_until_loading(seed_server, SAMPLE_ROWS + ROWS_BEFORE_FAULT, load)
+    assert loading, f"the load ended before the fault: make LOAD_FILE_ROWS bigger ({load.poll()=})"
+    load_fault.inflict()
+    out, err = load.communicate(timeout=SUBPROCESS_TIMEOUT)
+    load_fault.recover()
+    failed = subprocess.CompletedProcess(load.args, load.returncode, out, err)
+
+    line = one_line_error(failed)
+    assert "lost the connection" in line or "MySQL" in line, line
+    assert CANARY not in out + err
+    assert_same_rows(stored_rows(seed_server), before, "after the interrupted load")
+    assert any(tmp_path.iterdir()), "the load spooled its rows under TMPDIR"
+    assert [path.name for path in tmp_path.glob("*/*")] == [], "a spool file was left behind"
+    assert wait_for(lambda: row_count(seed_server, dirty=True) == SAMPLE_ROWS, timeout=60), (
+        "the interrupted load was never rolled back"
+    )
+
+    again = run_script("seed.py", str(large_csv), env=env, timeout=SUBPROCESS_TIMEOUT)
+
+    assert again.returncode == 0, again.stderr
+    assert f"{LOAD_FILE_ROWS} rows read" in again.stdout
+    assert f"{LOAD_FILE_ROWS - SAMPLE_ROWS} inserted" in again.stdout
+    assert CANARY not in again.stdout + again.stderr
+    assert_same_rows(stored_rows(seed_server), file_rows(large_csv), "after the re-run")
