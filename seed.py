@@ -69,6 +69,9 @@ UUID_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef
 BATCH_SIZE = 1_000  # rows per executemany on the batched path
 ERRORS_SHOWN = 5  # bad lines named before the rest are only counted
 CONNECT_TIMEOUT = 5  # seconds; a dead address must not hang any entry point
+# Seconds a read or write may wait on a server that has gone silent (frozen,
+# packets dropped); longer than a large LOAD DATA's final reply.
+IO_TIMEOUT = 30
 MAX_SIZE = 2**63 - 1  # largest LIMIT/OFFSET a MySQL BIGINT can carry
 IDENTIFIER = re.compile(r"[A-Za-z0-9_]{1,64}")
 ENGINES = ("auto", "mysql", "sqlite")
@@ -417,6 +420,8 @@ def _connect_mysql(config: Config, host: str, port: int, database: bool) -> Conn
         "user": config.user,
         "password": config.password,
         "connection_timeout": CONNECT_TIMEOUT,
+        "read_timeout": IO_TIMEOUT,
+        "write_timeout": IO_TIMEOUT,
         "converter_class": _AgeConverter,
         "charset": "utf8mb4",
         "allow_local_infile_in_path": str(_spool_dir()),
