@@ -1,0 +1,218 @@
+"""The bulk load of ``python3 seed.py``: its fast path, its temporary files, its processes.
+
+What a user sees when a seed is interrupted, killed or short of disk, and
+that the fast reader of strict files loads exactly what the ordinary one
+does. Every test drives ``seed.py`` (or a numbered script) as a subprocess.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, run_script, table_rows, wait_for
+
+only_mysql = pytest.mark.parametrize("engine", ["mysql"], indirect=True)
+pytestmark = only_mysql
+
+
+def write_users(path: Path, rows: int, extra: str = "") -> Path:
+    """A CSV in the sample's strict form with ``rows`` users, then ``extra`` lines."""
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        out.write('"name","email","age"')
+        for number in range(rows):
+            out.write(f'\n"User {number} Smith","user.{number}@example.org","{number % 120}"')
+        out.write(extra)
+    return path
+
+
+def seed_process(csv: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """``seed.py csv`` started in the background, once it is reading ``csv``."""
+    process = subprocess.Popen(
+        [sys.executable, "seed.py", str(csv)],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert wait_for(lambda: reading(process.pid, csv), timeout=60), "seed.py never read the file"
+    return process
+
+
+def reading(pid: int, csv: Path) -> bool:
+    """Whether process ``pid`` has ``csv`` open."""
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    return any(_target(fd) == str(csv) for fd in fds)
+
+
+def _target(link: Path) -> str | None:
+    try:
+        return os.readlink(link)
+    except OSError:
+        return None
+
+
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` has started and not yet reaped."""
+    tasks = Path(f"/proc/{pid}/task").glob("*/children")
+    return [int(child) for task in tasks for child in task.read_text().split()]
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie is not)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+@pytest.fixture
+def private_tmp(empty_table: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]:
+    """db_env with TMPDIR set to an empty folder of the test's own."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    yield {**empty_table, "TMPDIR": str(folder)}
+
+
+@pytest.fixture
+def big_csv(tmp_path: Path) -> Path:
+    """Enough users that a seed runs for a while (seconds) on any machine."""
+    return write_users(tmp_path / "big.csv", 300_000)
+
+
+# --------------------------------------------------------------- fast reader
+
+
+def test_the_fast_reader_loads_what_the_ordinary_reader_loads(
+    empty_table: dict[str, str], tmp_path: Path
+) -> None:
+    strict = write_users(tmp_path / "strict.csv", 30_000)  # more than one 1 MiB block
+    done = run_script("seed.py", str(strict), env=empty_table)
+    assert done.returncode == 0, done.stderr
+    fast = table_rows()
+    # An unquoted last line is valid but not strict: the whole file goes the
+    # ordinary way.
+    ordinary = write_users(tmp_path / "ordinary.csv", 30_000, "\nZed Last,zed@example.org,30.5")
+    done = run_script("seed.py", str(ordinary), env=empty_table)
+    assert done.returncode == 0, done.stderr
+    assert "30000 already present" in done.stdout
+    rows = table_rows()
+    assert len(fast) == 30_000
+    assert [row for row in rows if row[1] != "Zed Last"] == fast
+    assert len(rows) == 30_001
+
+
+def test_a_bad_line_after_many_strict_ones_is_named_and_nothing_is_loaded(
+    empty_table: dict[str, str], tmp_path: Path
+) -> None:
+    csv = write_users(tmp_path / "late.csv", 30_000, '\n"Late Bad","late@example.org","1000"')
+    done = run_script("seed.py", str(csv), env=empty_table)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"error: {csv}: line 30002: field 'age' is not an age from 0 to 999.99 "
+        "with at most two decimals: '1000'"
+    ]
+    assert table_rows() == []
+
+
+# ------------------------------------------------------- temporary files (#2)
+
+
+def test_reading_needs_no_spool_folder_and_creates_none(
+    private_tmp: dict[str, str], tmp_path: Path
+) -> None:
+    # A file where a predictable spool folder would go must not matter.
+    Path(private_tmp["TMPDIR"], f"alx-prodev-spool-{os.getuid()}").write_text("not a folder")
+    seeded = run_script("seed.py", env=private_tmp)
+    assert seeded.returncode == 0, seeded.stderr
+    streamed = run_script("0-stream_users.py", env=private_tmp)
+    assert streamed.returncode == 0, streamed.stderr
+    assert len(streamed.stdout.splitlines()) == 6
+    assert sorted(os.listdir(private_tmp["TMPDIR"])) == [f"alx-prodev-spool-{os.getuid()}"]
+
+
+def test_a_connection_may_load_no_local_file_outside_a_seed(
+    private_tmp: dict[str, str], tmp_path: Path
+) -> None:
+    planted = Path(private_tmp["TMPDIR"], f"alx-prodev-spool-{os.getuid()}")
+    planted.mkdir()
+    (planted / "rows.tsv").write_text("x\tPlanted\tplanted@example.org\t1\n")
+    code = (
+        "import seed\n"
+        "with seed.prodev_connection() as connection:\n"
+        "    cursor = connection.cursor()\n"
+        f"    cursor.execute(seed.LOAD_SPOOL, ({str(planted / 'rows.tsv')!r},))\n"
+        "    connection.commit()\n"
+    )
+    done = run_script("-c", code, env=private_tmp)
+    assert done.returncode != 0
+    assert "LOAD DATA LOCAL INFILE file request rejected" in done.stderr
+    assert table_rows() == []
+
+
+# ------------------------------------------------------------ sort fails (#4)
+
+
+def test_a_failing_sort_is_one_error_line(private_tmp: dict[str, str], tmp_path: Path) -> None:
+    bin_folder = tmp_path / "bin"
+    bin_folder.mkdir()
+    fake = bin_folder / "sort"
+    fake.write_text(
+        "#!/bin/sh\necho 'sort: write failed: /tmp/sortXYZ: No space left on device' >&2\nexit 2\n"
+    )
+    fake.chmod(0o755)
+    env = {**private_tmp, "PATH": f"{bin_folder}{os.pathsep}{private_tmp['PATH']}"}
+    done = run_script("seed.py", str(write_users(tmp_path / "users.csv", 5_000)), env=env)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "error: sort failed while ordering the rows: "
+        "sort: write failed: /tmp/sortXYZ: No space left on device"
+    ]
+    assert table_rows() == []
+
+
+# ---------------------------------------------------------------- Ctrl-C (#7)
+
+
+def test_ctrl_c_during_a_seed_is_one_line_and_commits_nothing(
+    private_tmp: dict[str, str], big_csv: Path
+) -> None:
+    process = seed_process(big_csv, private_tmp)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert stderr.splitlines() == [f"seed: {big_csv.name}: interrupted, nothing committed"]
+    assert "Table user_data created successfully" in stdout
+    assert table_rows() == []
+    assert os.listdir(private_tmp["TMPDIR"]) == []
+
+
+# ------------------------------------------------------- killed mid-seed (#8)
+
+
+@pytest.mark.parametrize("kill", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_a_seed_killed_midway_leaves_no_files_and_no_sort_running(
+    private_tmp: dict[str, str], big_csv: Path, kill: signal.Signals
+) -> None:
+    process = seed_process(big_csv, private_tmp)
+    assert wait_for(lambda: children(process.pid), timeout=30), "no sort started"
+    sorters = children(process.pid)
+    process.send_signal(kill)
+    process.communicate(timeout=60)
+    assert wait_for(lambda: not any(running(pid) for pid in sorters), timeout=10), (
+        "sort kept running after seed.py died"
+    )
+    assert wait_for(lambda: not os.listdir(private_tmp["TMPDIR"]), timeout=10), os.listdir(
+        private_tmp["TMPDIR"]
+    )
+    assert table_rows() == []
