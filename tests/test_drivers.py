@@ -80,7 +80,8 @@ def test_4_stream_ages_prints_the_average_line(seeded: dict[str, str]) -> None:
 DEMOS: dict[str, Callable[[list[str]], list[str]]] = {
     "0-stream_users.py": lambda lines: lines[:6],
     "1-batch_processing.py": older_than_25,
-    "2-lazy_paginate.py": lambda lines: lines,
+    "2-lazy_paginate.py": lambda lines: lines[:5],
+    "5-keyset_paginate.py": lambda lines: lines[:5],
     "4-stream_ages.py": lambda _: [AVERAGE_LINE],
 }
 
