@@ -149,9 +149,10 @@ def test_a_connection_may_load_no_local_file_outside_a_seed(
     (planted / "rows.tsv").write_text("x\tPlanted\tplanted@example.org\t1\n")
     code = (
         "import seed\n"
+        "from prodev.bulkload import LOAD_SPOOL\n"
         "with seed.prodev_connection() as connection:\n"
         "    cursor = connection.cursor()\n"
-        f"    cursor.execute(seed.LOAD_SPOOL, ({str(planted / 'rows.tsv')!r},))\n"
+        f"    cursor.execute(LOAD_SPOOL, ({str(planted / 'rows.tsv')!r},))\n"
         "    connection.commit()\n"
     )
     done = run_script("-c", code, env=private_tmp)

@@ -36,6 +36,8 @@ import pytest
 from conftest import ROOT, load, require_mysql, run_script, server_settings, wait_for
 
 import seed
+from prodev.mysql_engine import CONNECT_TIMEOUT
+from prodev.schema import MYSQL_TABLE
 from tests.support.private_server import INSTALL_DB, MARIADBD, PrivateServer
 from tests.support.relay import Relay
 
@@ -231,7 +233,7 @@ def start_private_server(table_rows: int = 0) -> PrivateServer:
             query(server, f"GRANT ALL ON {FAULTS_DB}.* TO '{STREAMER}'@'{host}'")
         connection = mysql.connector.connect(**server.connect_args(database=FAULTS_DB))
         try:
-            connection.cursor().execute(seed.MYSQL_TABLE)
+            connection.cursor().execute(MYSQL_TABLE)
         finally:
             connection.close()
         if table_rows:
@@ -374,7 +376,7 @@ def test_a_port_that_never_greets_is_one_line_within_the_connect_timeout(
 
     line = one_line_error(run_script("seed.py", env=env, timeout=60))
 
-    assert time.monotonic() - started < seed.CONNECT_TIMEOUT + 10
+    assert time.monotonic() - started < CONNECT_TIMEOUT + 10
     assert f"127.0.0.1:{mute_port}" in line
 
 
@@ -646,8 +648,7 @@ def test_server_gone_mid_load_commits_nothing_and_a_rerun_loads_the_file_exactly
     assert "lost the connection" in line or "MySQL" in line, line
     assert CANARY not in out + err
     assert_same_rows(stored_rows(seed_server), before, "after the interrupted load")
-    assert any(tmp_path.iterdir()), "the load spooled its rows under TMPDIR"
-    assert [path.name for path in tmp_path.glob("*/*")] == [], "a spool file was left behind"
+    assert list(tmp_path.iterdir()) == [], "the load left a file or folder under TMPDIR"
     assert wait_for(lambda: row_count(seed_server, dirty=True) == SAMPLE_ROWS, timeout=60), (
         "the interrupted load was never rolled back"
     )

@@ -1,0 +1,314 @@
+"""Loading validated users into user_data: all or nothing, fast, in constant memory.
+
+On MySQL the validated rows go through the system ``sort`` into
+``LOAD DATA LOCAL INFILE`` in user_id order; where the server forbids that,
+and on SQLite, they are inserted in batches. Either way it is one
+transaction, committed only after the last row of the file validated, and
+rows whose user_id is already present are skipped, so a re-run inserts
+nothing twice.
+
+Nothing of a load outlives it: no spool file is ever written under a name
+(the sorted rows reach the driver through a FIFO that is unlinked, with the
+private folder holding it, as soon as the driver opens it); ``sort`` runs in
+a session of its own and, on Linux, dies with this process however it dies.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import BinaryIO
+
+import mysql.connector
+from tqdm import tqdm
+
+from prodev.config import load_config
+from prodev.connections import Connection, engine_of
+from prodev.csvfile import NotStrict, User, read_users, strict_blocks, user_id_for
+from prodev.errors import SetupError
+from prodev.schema import TABLE
+
+BATCH_SIZE = 1_000  # rows per executemany on the batched path, and per spool block
+LOCK_WAIT = 600  # seconds a load waits for another load of the same table
+INSERT_ROWS = "INSERT {ignore} INTO user_data (user_id, name, email, age) VALUES (%s, %s, %s, %s)"
+# The spool is MySQL's native tab-separated format: backslash escapes the
+# characters that would otherwise end a field or a line.
+LOAD_SPOOL = """
+LOAD DATA LOCAL INFILE %s IGNORE INTO TABLE user_data CHARACTER SET utf8mb4
+FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n'
+(user_id, name, email, age)"""
+SPOOL_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+# -s keeps duplicates of one user_id in file order, so the first one wins;
+# LC_ALL=C (in _sorter) sorts bytes, as the ascii_bin column does.
+SORT_OPTIONS = ("-s", "-t", "\t", "-k1,1", "-S", "64M")
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when its parent dies
+Block = tuple[int, int, str]  # rows, progress made, spool lines
+
+
+@dataclass
+class LoadResult:
+    """What one load did: rows read from the file and rows newly inserted."""
+
+    read: int
+    inserted: int
+
+    @property
+    def present(self) -> int:
+        """Rows skipped because their user_id was already in the table."""
+        return self.read - self.inserted
+
+
+def load_users(connection: Connection, path: Path) -> LoadResult:
+    """Insert the users of CSV file ``path`` that are not already in user_data.
+
+    All or nothing: the whole file is validated inside one transaction, and
+    a bad row, a lost server or an interrupt leaves the table as it was. A
+    concurrent run of the same load waits for this one to finish.
+    """
+    with _seed_lock(connection):
+        try:
+            if _use_load_data(connection):
+                with _sorted_rows(path) as (rows, read):
+                    inserted = _load_spool(connection, rows)
+            else:
+                read, inserted = _insert_batches(connection, read_users(path))
+            connection.commit()
+        except BaseException:
+            _rollback(connection)
+            raise
+    return LoadResult(read, inserted)
+
+
+def _rollback(connection: Connection) -> None:
+    try:
+        connection.rollback()
+    except (mysql.connector.Error, sqlite3.Error):
+        pass  # the connection is gone, and its transaction with it
+
+
+@contextmanager
+def _seed_lock(connection: Connection) -> Iterator[None]:
+    """Serialise loads into the same table across processes."""
+    if engine_of(connection) == "sqlite":
+        yield  # SQLite's own write lock serialises writers, with a timeout
+        return
+    name = f"{load_config().database}.{TABLE}.seed"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT GET_LOCK(%s, 0)", (name,))
+        if not cursor.fetchone()[0]:
+            print("seed: another load of this table is running; waiting for it", file=sys.stderr)
+            cursor.execute("SELECT GET_LOCK(%s, %s)", (name, LOCK_WAIT))
+            if not cursor.fetchone()[0]:
+                raise SetupError(f"gave up waiting {LOCK_WAIT} s for another load of this table")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT RELEASE_LOCK(%s)", (name,))
+            cursor.fetchall()
+
+
+def _use_load_data(connection: Connection) -> bool:
+    """LOAD DATA LOCAL INFILE as LOAD_METHOD says and the server allows."""
+    method = load_config().load_method
+    if engine_of(connection) == "sqlite" or method == "insert":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT @@local_infile")
+        allowed = bool(cursor.fetchone()[0])
+    if method == "load-data" and not allowed:
+        raise SetupError(
+            "LOAD_METHOD=load-data, but this server has local_infile off: "
+            "set LOAD_METHOD=auto or insert, or turn local_infile on"
+        )
+    return allowed and shutil.which("sort") is not None
+
+
+@contextmanager
+def _sorted_rows(path: Path) -> Iterator[tuple[BinaryIO, int]]:
+    """The validated users of ``path`` as spool lines in user_id order, and their count.
+
+    InnoDB stores rows in primary-key order, and loading them in that order
+    is four times faster than in the random order of UUIDs. The lines go
+    through the system ``sort``, which sorts in bounded memory with its own
+    temporary files while this process is still validating. The strict fast
+    reader goes first; at its first doubt its work is dropped and the file is
+    read again the ordinary way, which applies every rule and names bad lines.
+    """
+    try:
+        with _sorter() as sorter:
+            size = path.stat().st_size if path.is_file() else None  # else NotStrict says why
+            count = _pour_rows(sorter, _strict_spool(path), size, "B")
+            yield sorter.stdout, count
+        return
+    except NotStrict:
+        pass
+    with _sorter() as sorter:
+        count = _pour_rows(sorter, _checked_blocks(path), None, " rows")
+        yield sorter.stdout, count
+
+
+def _pour_rows(
+    sorter: subprocess.Popen, blocks: Iterable[Block], total: int | None, unit: str
+) -> int:
+    """Write the blocks to sort's input; a progress bar on a terminal only."""
+    count = 0
+    with tqdm(
+        total=total,
+        unit=unit,
+        unit_scale=True,
+        desc="seed: validating",
+        leave=False,
+        disable=not sys.stderr.isatty(),
+    ) as progress:
+        for rows, done, text in blocks:
+            sorter.stdin.write(text.encode())
+            count += rows
+            progress.update(done)
+    sorter.stdin.close()
+    return count
+
+
+def _checked_blocks(path: Path) -> Iterator[Block]:
+    """Spool lines for the users read_users validates, one block per BATCH_SIZE users."""
+    users = read_users(path)
+    while batch := list(islice(users, BATCH_SIZE)):
+        lines = [f"{u.user_id}\t{_escaped(u.name)}\t{_escaped(u.email)}\t{u.age}\n" for u in batch]
+        yield len(batch), len(batch), "".join(lines)
+
+
+def _strict_spool(path: Path) -> Iterator[Block]:
+    """Spool lines for a file in csvfile's strict form: no value there needs escaping."""
+    for rows, size in strict_blocks(path):
+        lines = [f"{user_id_for(email)}\t{name}\t{email}\t{age}\n" for name, email, age in rows]
+        yield len(rows), size, "".join(lines)
+
+
+def _escaped(text: str) -> str:
+    # translate() costs more than the test, and nearly no value needs it.
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        return text.translate(SPOOL_ESCAPES)
+    return text
+
+
+@contextmanager
+def _sorter() -> Iterator[subprocess.Popen]:
+    """A running ``sort`` of spool lines by user_id, stopped if it is abandoned.
+
+    It runs in a session of its own, so that Ctrl-C reaches seed.py alone,
+    which then stops it; and on Linux it receives SIGTERM when seed.py dies,
+    even by SIGKILL, so that it never runs on, orphaned, and removes its
+    temporary files.
+    """
+    sorter = subprocess.Popen(
+        [shutil.which("sort") or "sort", *SORT_OPTIONS],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "LC_ALL": "C"},
+        start_new_session=True,
+        preexec_fn=_die_with(os.getpid()) if sys.platform == "linux" else None,
+    )
+    try:
+        yield sorter
+    except BaseException as error:
+        sorter.kill()
+        errors = _reap(sorter)
+        if isinstance(error, BrokenPipeError):  # sort stopped reading: it failed (disk full, ...)
+            raise _sort_failed(errors, sorter.returncode) from None
+        raise
+    errors = _reap(sorter)
+    if sorter.returncode:
+        raise _sort_failed(errors, sorter.returncode)
+
+
+def _reap(sorter: subprocess.Popen) -> str:
+    """Close sort's pipes, wait for it to end, and return what it said on stderr."""
+    for pipe in (sorter.stdin, sorter.stdout):
+        with suppress(OSError):  # closing stdin flushes, into a pipe sort may have left
+            pipe.close()
+    errors = sorter.stderr.read().decode(errors="replace")
+    sorter.stderr.close()
+    sorter.wait()
+    return errors
+
+
+def _sort_failed(errors: str, returncode: int) -> SetupError:
+    reason = errors.strip().splitlines()[-1:] or [f"exit code {returncode}"]
+    return SetupError(f"sort failed while ordering the rows: {reason[0]}")
+
+
+def _die_with(parent: int) -> Callable[[], None]:
+    """In the child before exec: ask Linux for SIGTERM when ``parent`` ends."""
+
+    def arrange() -> None:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the request took effect
+            os._exit(1)
+
+    return arrange
+
+
+def _load_spool(connection: Connection, rows: BinaryIO) -> int:
+    """LOAD DATA LOCAL INFILE the spool lines read from ``rows``, returning rows inserted.
+
+    The lines reach the driver through a FIFO in a folder this process has
+    just created for itself, the only folder the connection may load from
+    while the load runs. The folder and the FIFO are removed as soon as the
+    driver has opened it, so nothing of the spool is ever left on disk.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="alx-prodev-load-"))
+    fifo = folder / "rows.tsv"
+    try:
+        status = folder.stat()
+        if status.st_uid != os.getuid() or status.st_mode & 0o077:
+            raise SetupError(f"{folder}: not a private folder of this user; check TMPDIR")
+        os.mkfifo(fifo, 0o600)
+        feeder = threading.Thread(target=_feed, args=(rows, fifo), daemon=True)
+        feeder.start()
+        connection.set_allow_local_infile_in_path(str(folder))
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(LOAD_SPOOL, (str(fifo),))
+                return cursor.rowcount
+        finally:
+            connection.set_allow_local_infile_in_path("")
+            with suppress(FileNotFoundError):  # the load never opened the FIFO: free the feeder
+                os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+            feeder.join()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _feed(rows: BinaryIO, fifo: Path) -> None:
+    """Copy ``rows`` into the FIFO, once the load has opened its other end."""
+    with open(fifo, "wb") as sink:
+        fifo.unlink()
+        fifo.parent.rmdir()
+        with suppress(BrokenPipeError):  # the load failed; it reports why
+            shutil.copyfileobj(rows, sink, 1 << 20)
+
+
+def _insert_batches(connection: Connection, users: Iterable[User]) -> tuple[int, int]:
+    ignore = "OR IGNORE" if engine_of(connection) == "sqlite" else "IGNORE"
+    statement = INSERT_ROWS.format(ignore=ignore)
+    read = inserted = 0
+    rows = iter(users)
+    with connection.cursor() as cursor:
+        while batch := list(islice(rows, BATCH_SIZE)):
+            cursor.executemany(statement, batch)
+            read += len(batch)
+            inserted += cursor.rowcount
+    return read, inserted
