@@ -43,7 +43,8 @@ from prodev.schema import MYSQL_TABLE
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-DEFAULT_ROWS = (10_000, 100_000, 1_000_000)
+DEFAULT_ROWS = (10_000, 200_000, 1_000_000)
+DEFAULT_REPEAT = 5
 QUICK_ROWS, QUICK_REPEAT = (2_000,), 1
 SEED = 0
 MEASURED_FILES = ("seed.py", "[0-9]-*.py", "prodev", "bench")
@@ -208,11 +209,19 @@ def measure_reads(server: Server, rows: int, repeat: int, samples: Samples) -> N
     """Every read figure, interleaved per repeat so that drift hits all alike."""
     names = PYTHON_FIGURES + (("offset",) if rows <= OFFSET_MAX_ROWS else ())
     read_all = f"SELECT {COLUMNS} FROM user_data ORDER BY user_id"
+    average = "SELECT AVG(age) FROM user_data"
+    ages_script = [sys.executable, str(ROOT / "4-stream_ages.py")]
     for _ in range(repeat):
         client = server.command(read_all, "--quick", "-N", keep_stdout=False)
         samples.add("client_read", rows, timed(client, "client read"))
         for name in names:
             samples.add(name, rows, worker(server, name))
+        # Whole processes, and what merely starting each kind of process costs.
+        samples.add("avg_client", rows, timed(server.command(average, "-N"), "client AVG"))
+        samples.add("ages_process", rows, timed(run_process(ages_script, server.env), "ages"))
+        start = run_process([sys.executable, "-c", "import seed"], server.env)
+        samples.add("python_start", rows, timed(start, "python start"))
+        samples.add("client_start", rows, timed(server.command("SELECT 1", "-N"), "client start"))
 
 
 def server_average(server: Server) -> str:
@@ -276,10 +285,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line and fill in the --quick defaults."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--rows", type=parse_rows, help="sizes, comma-separated (default 10000,100000,1000000)"
+        "--rows", type=parse_rows, help="sizes, comma-separated (default 10000,200000,1000000)"
     )
     parser.add_argument(
-        "--repeat", type=int, help="runs of each figure; the median is reported (default 3)"
+        "--repeat", type=int, help="runs of each figure; the median is reported (default 5)"
     )
     parser.add_argument("--quick", action="store_true", help="tiny run: 2000 rows, 1 repeat")
     parser.add_argument("--out", type=Path, help="output folder (default bench/results)")
@@ -288,7 +297,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     args.rows = args.rows or (QUICK_ROWS if args.quick else DEFAULT_ROWS)
-    args.repeat = args.repeat or (QUICK_REPEAT if args.quick else 3)
+    args.repeat = args.repeat or (QUICK_REPEAT if args.quick else DEFAULT_REPEAT)
     args.out = args.out or HERE / "results" / ("quick" if args.quick else "")
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")

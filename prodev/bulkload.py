@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 import mysql.connector
-from tqdm import tqdm
 
 from prodev.config import load_config
 from prodev.connections import Connection, engine_of
@@ -163,7 +162,13 @@ def _sorted_rows(path: Path) -> Iterator[tuple[BinaryIO, int]]:
 def _pour_rows(
     sorter: subprocess.Popen, blocks: Iterable[Block], total: int | None, unit: str
 ) -> int:
-    """Write the blocks to sort's input; a progress bar on a terminal only."""
+    """Write the blocks to sort's input; a progress bar on a terminal only.
+
+    The bar counts bytes of the file when their total is known (the strict
+    path), for the time left, and rows otherwise; rows per second either way.
+    """
+    from tqdm import tqdm  # here: importing seed to read must not pay for it
+
     count = 0
     with tqdm(
         total=total,
@@ -176,6 +181,8 @@ def _pour_rows(
         for rows, done, text in blocks:
             sorter.stdin.write(text.encode())
             count += rows
+            rate = count / max(progress.format_dict["elapsed"], 1e-3)
+            progress.set_postfix_str(f"{count:,} rows, {rate:,.0f} rows/s", refresh=False)
             progress.update(done)
     sorter.stdin.close()
     return count
