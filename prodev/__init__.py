@@ -8,6 +8,7 @@ here, one module per concern:
 - ``errors``: the errors a user can act on, and how they are printed.
 - ``connections``: which engine, opening and closing connections.
 - ``mysql_engine`` / ``sqlite_engine``: what each engine needs.
+- ``driver_hooks``: every use of mysql-connector-python's internals, in one place.
 - ``schema``: the database and the user_data table.
 - ``csvfile``: reading and validating the CSV file.
 - ``bulkload``: loading validated rows, all or nothing.

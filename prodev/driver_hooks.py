@@ -74,8 +74,9 @@ if mysql.connector.HAVE_CEXT:
             if kind in (FieldType.DECIMAL, FieldType.NEWDECIMAL):
                 read = self.read_decimal
             elif kind in TEXTS and collation != BINARY:
-                utf8 = self.python_charset in ("utf8", "utf-8")
-                read = bytes.decode if utf8 else partial(bytes.decode, encoding=self.python_charset)
+                read = partial(bytes.decode, encoding=self.python_charset)
+                if self.python_charset == "utf8":  # utf8mb4: bytes.decode's default
+                    read = bytes.decode
             else:
                 return partial(MySQLConverter(self.python_charset).to_python, column)
             return (lambda value: None if value is None else read(value)) if nullable else read
