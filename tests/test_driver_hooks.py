@@ -88,3 +88,19 @@ def test_a_raw_cursor_still_gets_the_bytes(db_env: dict[str, str]) -> None:
         cursor.execute("SELECT CAST(67 AS DECIMAL(5, 2)), 'text'")
         assert cursor.fetchall() == [(b"67.00", b"text")]
         cursor.close()
+
+
+@only_mysql
+def test_the_pure_python_driver_reads_ages_the_same_way(db_env: dict[str, str]) -> None:
+    code = (
+        "import mysql.connector; mysql.connector.HAVE_CEXT = False\n"
+        "import seed\n"
+        "with seed.prodev_connection() as connection:\n"
+        "    cursor = connection.cursor()\n"
+        "    cursor.execute('SELECT CAST(67 AS DECIMAL(5, 2)), 30.50, \"t\"')\n"
+        "    print(type(connection).__name__, cursor.fetchall())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=db_env, capture_output=True, text=True
+    )
+    assert done.stdout == "MySQLConnection [(67, Decimal('30.5'), 't')]\n", done.stderr
