@@ -32,9 +32,9 @@ _UUID_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcde
 # The strict form strict_blocks reads fast (see there).
 STRICT_BLOCK = 1 << 20  # bytes read at a time
 STRICT_HEADER = re.compile(r'\ufeff?"name","email","age"\r?\n')
-_STRICT_TEXT = r'"(?=[^"]*[!#-\[\]-~])([^"\\\x00-\x1f\x7f]{{1,{limit}}})"'
+_STRICT_TEXT = r'"([^\s"\\\x00-\x1f\x7f][^"\\\x00-\x1f\x7f]{{0,{limit_1}}})"'
 STRICT_ROW = re.compile(
-    f"^{_STRICT_TEXT.format(limit=NAME_MAX)},{_STRICT_TEXT.format(limit=EMAIL_MAX)},"
+    f"^{_STRICT_TEXT.format(limit_1=NAME_MAX - 1)},{_STRICT_TEXT.format(limit_1=EMAIL_MAX - 1)},"
     r'"([0-9]{1,3}(?:\.[0-9]{1,2})?)"\r?\n',
     re.MULTILINE,
 )
@@ -173,8 +173,8 @@ def strict_blocks(path: Path) -> Iterator[tuple[list[tuple[str, str, str]], int]
 
     The strict form is the curriculum sample's: the header "name","email","age",
     every field quoted, no quote, backslash or control character inside a
-    field, a name and an e-mail of 1 to 255 characters with at least one
-    visible ASCII character, an age of ASCII digits as AGE_PATTERN allows,
+    field, a name and an e-mail of 1 to 255 characters not starting with
+    whitespace (so never blank), an age of ASCII digits as AGE_PATTERN allows,
     valid UTF-8, a newline after each line but maybe the last. Every such row
     is valid and reads exactly as read_users reads it, so one regular
     expression over a block of lines validates and extracts all its rows.
