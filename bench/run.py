@@ -265,7 +265,9 @@ def measured_code() -> str:
     if head.returncode != 0:
         return "unknown (not a git checkout)"
     changes = subprocess.run(
-        [*git, "status", "--porcelain", "--", *MEASURED_FILES], capture_output=True, text=True
+        [*git, "status", "--porcelain", "--", *MEASURED_FILES, ":(exclude)bench/results"],
+        capture_output=True,
+        text=True,
     )
     return head.stdout.strip() + (" + uncommitted changes" if changes.stdout.strip() else "")
 
