@@ -1,0 +1,300 @@
+"""Following user_data as rows arrive: a change log, positions, and a feed.
+
+No binary log is needed (MariaDB has it off by default, and a follower must
+not reconfigure the server), so the same design runs on MySQL/MariaDB, on a
+Galera cluster and on SQLite:
+
+1. **Capture.** An ``AFTER INSERT`` trigger on user_data writes each new
+   row's user_id into ``user_data_log``, inside the writer's own
+   transaction: the entry commits with the row or rolls back with it. Every
+   writer counts, whoever it is (the producer, seed.py, a plain ``INSERT``
+   in the mariadb client). The trigger is created by the first follower,
+   not by seeding, so a project that never follows pays nothing for it.
+
+2. **Positions, given to committed entries only.** An entry's ``seq``
+   (AUTO_INCREMENT) is taken at INSERT time, not at commit: a transaction
+   that took seq 5 can commit after one that took 6, or roll back and leave
+   5 empty for ever, and each Galera node hands out its own interleaved
+   numbers. Reading ``seq > last`` therefore skips rows. Instead a follower
+   that finds entries without a position (``pos IS NULL``) gives them
+   positions, in one transaction that first locks the single row of
+   ``user_data_log_head``. It can only see committed entries, so no position
+   ever goes to a row that could still roll back, and an entry committed
+   later gets a later position. The lock makes positioners take turns on one
+   server (on Galera, certification aborts the second of two nodes'
+   positioners, which tries again), and each batch's positions lie above
+   the head's ``last``; the unique index on ``pos`` forbids one position
+   twice.
+
+3. **Reading.** Positions are committed in increasing order, one batch at a
+   time, so a reader never sees a position without every smaller one:
+   ``pos > last ORDER BY pos`` misses nothing, repeats nothing, and needs no
+   timeout for gaps. Positions increase but are not contiguous.
+
+Order: a transaction that committed before the follower's previous look
+comes before every one committed after it; those that committed between the
+same two looks (milliseconds apart while rows flow) come in the order they
+inserted. On SQLite, where one writer at a time holds the database, that is
+exactly commit order.
+
+``Feed`` is the follower's side: one connection, a position, a ``wait()``
+that blocks (polling with a growing pause, a few queries a second when
+idle) until users arrive, and a reconnect, to the first configured server
+that answers, when its server goes away.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from contextlib import ExitStack
+from types import TracebackType
+from typing import Any
+
+import mysql.connector
+
+import seed
+
+LOG, HEAD, TRIGGER = "user_data_log", "user_data_log_head", "user_data_logged"
+USER_KEYS = ("user_id", "name", "email", "age")
+READ_PAGE = 1_000  # entries read per look
+POSITION_PAGE = 10_000  # entries positioned per transaction
+POLL_FIRST, POLL_MAX = 0.002, 0.25  # seconds between idle looks, doubling
+RECONNECT_FOR = 60.0  # seconds a lost feed keeps trying to reconnect
+RECONNECT_PAUSE = 0.2
+# Lock wait timeout (1205) and deadlock (1213), which is also how Galera
+# reports a transaction that lost certification: give up this look, try again.
+TRY_AGAIN = {1205, 1213}
+
+MYSQL_SETUP = (
+    f"""CREATE TABLE IF NOT EXISTS {LOG} (
+        seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+        user_id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+        pos BIGINT NULL,
+        UNIQUE KEY pos (pos)
+    ) ENGINE=InnoDB""",
+    f"""CREATE TABLE IF NOT EXISTS {HEAD} (
+        id TINYINT UNSIGNED NOT NULL PRIMARY KEY,
+        last BIGINT NOT NULL
+    ) ENGINE=InnoDB""",
+    f"INSERT IGNORE INTO {HEAD} (id, last) VALUES (1, 0)",
+    f"""CREATE TRIGGER {TRIGGER} AFTER INSERT ON user_data FOR EACH ROW
+        INSERT INTO {LOG} (user_id) VALUES (NEW.user_id)""",
+)
+SQLITE_SETUP = (
+    f"""CREATE TABLE IF NOT EXISTS {LOG} (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id TEXT NOT NULL,
+        pos INTEGER UNIQUE
+    )""",
+    f"CREATE TABLE IF NOT EXISTS {HEAD} (id INTEGER PRIMARY KEY, last INTEGER NOT NULL)",
+    f"INSERT OR IGNORE INTO {HEAD} (id, last) VALUES (1, 0)",
+    f"""CREATE TRIGGER IF NOT EXISTS {TRIGGER} AFTER INSERT ON user_data
+        BEGIN INSERT INTO {LOG} (user_id) VALUES (NEW.user_id); END""",
+)
+HAS_TRIGGER = {
+    "mysql": "SELECT COUNT(*) FROM information_schema.TRIGGERS "
+    "WHERE TRIGGER_SCHEMA = DATABASE() AND TRIGGER_NAME = %s",
+    "sqlite": "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name = %s",
+}
+TRIGGER_EXISTS = 1359  # MySQL: two followers set up at once; the other one won
+
+READ_AFTER = f"""
+SELECT log.pos, user_data.user_id, user_data.name, user_data.email, user_data.age
+FROM {LOG} AS log LEFT JOIN user_data ON user_data.user_id = log.user_id
+WHERE log.pos > %s ORDER BY log.pos LIMIT %s"""
+PENDING = f"SELECT seq FROM {LOG} WHERE pos IS NULL ORDER BY seq LIMIT %s"
+TAKE_TURN = f"UPDATE {HEAD} SET last = last WHERE id = 1"  # locks the head row until commit
+LAST = f"SELECT last FROM {HEAD} WHERE id = 1"
+SET_LAST = f"UPDATE {HEAD} SET last = %s WHERE id = 1"
+
+
+def engine_of(connection: seed.Connection) -> str:
+    """``"sqlite"`` or ``"mysql"``."""
+    return "sqlite" if isinstance(connection, seed.SQLiteConnection) else "mysql"
+
+
+def set_up(connection: seed.Connection) -> None:
+    """Create the log, its head row and the trigger, unless the trigger is there.
+
+    The trigger goes last: once it exists, everything it writes to does too.
+    """
+    engine = engine_of(connection)
+    cursor = connection.cursor()
+    cursor.execute(HAS_TRIGGER[engine], (TRIGGER,))
+    present = cursor.fetchone()[0]
+    connection.commit()
+    if present:
+        return
+    for statement in MYSQL_SETUP if engine == "mysql" else SQLITE_SETUP:
+        try:
+            cursor.execute(statement)
+        except mysql.connector.Error as error:
+            if error.errno != TRIGGER_EXISTS:
+                raise
+        connection.commit()
+
+
+def remove(connection: seed.Connection) -> None:
+    """Drop the trigger, then the log: writers to user_data stop paying for it."""
+    cursor = connection.cursor()
+    for name, kind in ((TRIGGER, "TRIGGER"), (LOG, "TABLE"), (HEAD, "TABLE")):
+        cursor.execute(f"DROP {kind} IF EXISTS {name}")
+    connection.commit()
+
+
+def position_pending(connection: seed.Connection) -> int:
+    """Give positions to committed log entries that have none; return how many.
+
+    Positions are ``seq`` shifted above the head's ``last``, so that one
+    UPDATE positions a whole batch: they increase with ``seq`` inside the
+    batch and lie above every earlier batch.
+    """
+    cursor = connection.cursor()
+    cursor.execute(PENDING, (1,))
+    found = cursor.fetchall()
+    connection.commit()  # ends the read, so that the next one sees fresh data
+    if not found:
+        return 0
+    try:
+        cursor.execute(TAKE_TURN)
+        cursor.execute(LAST)
+        (last,) = cursor.fetchone()
+        cursor.execute(PENDING, (POSITION_PAGE,))  # after the lock: fresh data
+        pending = [seq for (seq,) in cursor.fetchall()]
+        if pending:
+            shift = last + 1 - pending[0]
+            marks = ", ".join(["%s"] * len(pending))
+            cursor.execute(
+                f"UPDATE {LOG} SET pos = seq + %s WHERE seq IN ({marks})", (shift, *pending)
+            )
+            cursor.execute(SET_LAST, (pending[-1] + shift,))
+        connection.commit()
+    except mysql.connector.Error as error:
+        connection.rollback()
+        if error.errno not in TRY_AGAIN:
+            raise
+        return 1  # another positioner won: look again
+    except BaseException:
+        connection.rollback()
+        raise
+    return len(pending)
+
+
+def read_after(connection: seed.Connection, position: int) -> list[tuple[int, dict | None]]:
+    """The next positioned entries after ``position``: (position, user or None).
+
+    The user is None when it was deleted before this read.
+    """
+    cursor = connection.cursor()
+    cursor.execute(READ_AFTER, (position, READ_PAGE))
+    rows = cursor.fetchall()
+    connection.commit()
+    return [
+        (row[0], None if row[1] is None else dict(zip(USER_KEYS, row[1:], strict=True)))
+        for row in rows
+    ]
+
+
+def current_position(connection: seed.Connection) -> int:
+    """The position of the last user committed so far: "now"."""
+    while position_pending(connection):
+        pass
+    cursor = connection.cursor()
+    cursor.execute(LAST)
+    (last,) = cursor.fetchone()
+    connection.commit()
+    return int(last)
+
+
+def now() -> int:
+    """A position token for "now": follow from it to get only users committed later."""
+    with seed.prodev_connection() as connection:
+        set_up(connection)
+        return current_position(connection)
+
+
+class Feed:
+    """A follower's connection and position in the log, reconnecting when lost.
+
+    Use it as a context manager: the connection opens on entry (setting up
+    the log if needed, and taking "now" as the position when ``after`` is
+    None) and closes on exit.
+    """
+
+    def __init__(self, after: int | None = None) -> None:
+        if after is not None:
+            seed.check_size("after", after, minimum=0)
+        self.position = after
+        self._connections = ExitStack()
+        self._connection: Any = None
+
+    def __enter__(self) -> Feed:
+        self._connect()
+        if self.position is None:
+            self.position = current_position(self._connection)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection (safe to call twice)."""
+        self._connection = None
+        self._connections.close()
+
+    def wait(self) -> list[tuple[int, dict]]:
+        """Block until users are committed after the position; return them, in order.
+
+        Returns a non-empty list of ``(position, user)`` and moves the
+        position past them. Between empty looks it sleeps, 2 ms at first,
+        doubling to 250 ms.
+        """
+        pause = POLL_FIRST
+        while True:
+            entries = self._look()
+            if entries:
+                self.position = entries[-1][0]
+                users = [(position, user) for position, user in entries if user is not None]
+                if users:
+                    return users
+                continue
+            time.sleep(pause)
+            pause = min(pause * 2, POLL_MAX)
+
+    def _connect(self) -> None:
+        self._connection = self._connections.enter_context(seed.prodev_connection())
+        set_up(self._connection)
+
+    def _look(self) -> list[tuple[int, dict | None]]:
+        """Read after the position, positioning pending entries first if none are ready."""
+        lost_since = None
+        while True:
+            try:
+                if self._connection is None:
+                    self._connect()
+                entries = read_after(self._connection, self.position)
+                if not entries and position_pending(self._connection):
+                    entries = read_after(self._connection, self.position)
+                return entries
+            except (mysql.connector.Error, seed.SetupError, sqlite3.Error) as error:
+                if not self._lost(error):
+                    raise
+                lost_since = lost_since or time.monotonic()
+                if time.monotonic() - lost_since > RECONNECT_FOR:
+                    raise
+                self.close()
+                time.sleep(RECONNECT_PAUSE)
+
+    def _lost(self, error: Exception) -> bool:
+        """Did the server go away (so that a new connection may carry on)?"""
+        if isinstance(error, seed.SetupError):
+            return self._connection is None  # reconnecting: the server is not back yet
+        if isinstance(error, mysql.connector.Error):
+            return error.errno in seed.LOST or not self._connection.is_connected()
+        return False
