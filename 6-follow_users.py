@@ -36,7 +36,7 @@ def follow_users(after: int | None = None) -> Iterator[dict]:
 
 
 if __name__ == "__main__":
-    start = follow.now()  # before the producer starts, so that no user is missed
-    with produce.in_background(rate=5, seconds=2):
-        for position, user in islice(follow_positions(start), 10):
+    # "now" is taken before the producer starts, so that no user is missed.
+    with follow.visiting() as now, produce.in_background(rate=5, seconds=2):
+        for position, user in islice(follow_positions(now), 10):
             print(position, user)

@@ -47,7 +47,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from types import TracebackType
 from typing import Any
 
@@ -59,7 +60,7 @@ LOG, HEAD, TRIGGER = "user_data_log", "user_data_log_head", "user_data_logged"
 USER_KEYS = ("user_id", "name", "email", "age")
 READ_PAGE = 1_000  # entries read per look
 POSITION_PAGE = 10_000  # entries positioned per transaction
-POLL_FIRST, POLL_MAX = 0.002, 0.25  # seconds between idle looks, doubling
+POLL_FIRST, POLL_MAX = 0.002, 0.1  # seconds between idle looks, doubling
 RECONNECT_FOR = 60.0  # seconds a lost feed keeps trying to reconnect
 RECONNECT_PAUSE = 0.2
 # Lock wait timeout (1205) and deadlock (1213), which is also how Galera
@@ -114,18 +115,24 @@ def engine_of(connection: seed.Connection) -> str:
     return "sqlite" if isinstance(connection, seed.SQLiteConnection) else "mysql"
 
 
+def is_set_up(connection: seed.Connection) -> bool:
+    """Is the trigger there (and so the log it writes to)?"""
+    cursor = connection.cursor()
+    cursor.execute(HAS_TRIGGER[engine_of(connection)], (TRIGGER,))
+    present = cursor.fetchone()[0]
+    connection.commit()
+    return bool(present)
+
+
 def set_up(connection: seed.Connection) -> None:
     """Create the log, its head row and the trigger, unless the trigger is there.
 
     The trigger goes last: once it exists, everything it writes to does too.
     """
+    if is_set_up(connection):
+        return
     engine = engine_of(connection)
     cursor = connection.cursor()
-    cursor.execute(HAS_TRIGGER[engine], (TRIGGER,))
-    present = cursor.fetchone()[0]
-    connection.commit()
-    if present:
-        return
     for statement in MYSQL_SETUP if engine == "mysql" else SQLITE_SETUP:
         try:
             cursor.execute(statement)
@@ -214,6 +221,22 @@ def now() -> int:
         return current_position(connection)
 
 
+@contextmanager
+def visiting() -> Iterator[int]:
+    """For demos: set up the log, yield "now", and remove the log afterwards
+    unless it was there before, so that seeding does not pay for the trigger."""
+    with seed.prodev_connection() as connection:
+        was_there = is_set_up(connection)
+        set_up(connection)
+        position = current_position(connection)
+    try:
+        yield position
+    finally:
+        if not was_there:
+            with seed.prodev_connection() as connection:
+                remove(connection)
+
+
 class Feed:
     """A follower's connection and position in the log, reconnecting when lost.
 
@@ -253,7 +276,7 @@ class Feed:
 
         Returns a non-empty list of ``(position, user)`` and moves the
         position past them. Between empty looks it sleeps, 2 ms at first,
-        doubling to 250 ms.
+        doubling to 100 ms.
         """
         pause = POLL_FIRST
         while True:

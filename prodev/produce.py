@@ -9,7 +9,8 @@ in one transaction, so high rates do not pay one commit per row.
 for each row, which bench/follow.py uses to measure latency.
 
 ``in_background(rate, seconds)`` runs the same producer in a thread, for
-demos: it yields a ``Commits`` record of when each e-mail was committed.
+demos: it yields a ``Commits`` record of when each e-mail was committed, and
+deletes the users it inserted when the block ends.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import mysql.connector
 import seed
 
 INSERT = "INSERT INTO user_data (user_id, name, email, age) VALUES (%s, %s, %s, %s)"
+DELETE = "DELETE FROM user_data WHERE user_id = %s"
 Committed = Callable[[list[str], float], None]  # (e-mails, monotonic time after commit)
 
 
@@ -76,6 +78,11 @@ class Commits:
             self._times.update(dict.fromkeys(emails, when))
             self._changed.notify_all()
 
+    def emails(self) -> list[str]:
+        """Every e-mail committed so far."""
+        with self._changed:
+            return list(self._times)
+
     def time_of(self, email: str, timeout: float = 5.0) -> float:
         """The commit time of ``email``, waiting for the producer to note it."""
         with self._changed:
@@ -85,7 +92,11 @@ class Commits:
 
 @contextmanager
 def in_background(rate: float, seconds: float) -> Iterator[Commits]:
-    """Run a producer in a thread for the length of the block (or ``seconds``)."""
+    """Run a producer in a thread for the length of the block (or ``seconds``).
+
+    When the block ends the producer stops and its users are deleted, so a
+    demo leaves user_data as it found it.
+    """
     commits, stop = Commits(), threading.Event()
     worker = threading.Thread(target=produce, args=(rate, seconds, commits.record, stop))
     worker.start()
@@ -94,6 +105,10 @@ def in_background(rate: float, seconds: float) -> Iterator[Commits]:
     finally:
         stop.set()
         worker.join()
+        with seed.prodev_connection() as connection:
+            ids = [(seed.user_id_for(email),) for email in commits.emails()]
+            connection.cursor().executemany(DELETE, ids)
+            connection.commit()
 
 
 def main(argv: list[str] | None = None) -> int:
