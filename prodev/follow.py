@@ -16,15 +16,14 @@ Galera cluster and on SQLite:
    that took seq 5 can commit after one that took 6, or roll back and leave
    5 empty for ever, and each Galera node hands out its own interleaved
    numbers. Reading ``seq > last`` therefore skips rows. Instead a follower
-   that finds entries without a position (``pos IS NULL``) gives them
+   that finds entries without a position (``pos = 0``) gives them
    positions, in one transaction that first locks the single row of
    ``user_data_log_head``. It can only see committed entries, so no position
    ever goes to a row that could still roll back, and an entry committed
    later gets a later position. The lock makes positioners take turns on one
    server (on Galera, certification aborts the second of two nodes'
    positioners, which tries again), and each batch's positions lie above
-   the head's ``last``; the unique index on ``pos`` forbids one position
-   twice.
+   the head's ``last``.
 
 3. **Reading.** Positions are committed in increasing order, one batch at a
    time, so a reader never sees a position without every smaller one:
@@ -71,8 +70,8 @@ MYSQL_SETUP = (
     f"""CREATE TABLE IF NOT EXISTS {LOG} (
         seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
         user_id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
-        pos BIGINT NULL,
-        UNIQUE KEY pos (pos)
+        pos BIGINT NOT NULL DEFAULT 0,
+        KEY pos (pos)
     ) ENGINE=InnoDB""",
     f"""CREATE TABLE IF NOT EXISTS {HEAD} (
         id TINYINT UNSIGNED NOT NULL PRIMARY KEY,
@@ -86,8 +85,9 @@ SQLITE_SETUP = (
     f"""CREATE TABLE IF NOT EXISTS {LOG} (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         user_id TEXT NOT NULL,
-        pos INTEGER UNIQUE
+        pos INTEGER NOT NULL DEFAULT 0
     )""",
+    f"CREATE INDEX IF NOT EXISTS {LOG}_pos ON {LOG} (pos)",
     f"CREATE TABLE IF NOT EXISTS {HEAD} (id INTEGER PRIMARY KEY, last INTEGER NOT NULL)",
     f"INSERT OR IGNORE INTO {HEAD} (id, last) VALUES (1, 0)",
     f"""CREATE TRIGGER IF NOT EXISTS {TRIGGER} AFTER INSERT ON user_data
@@ -104,7 +104,8 @@ READ_AFTER = f"""
 SELECT log.pos, user_data.user_id, user_data.name, user_data.email, user_data.age
 FROM {LOG} AS log LEFT JOIN user_data ON user_data.user_id = log.user_id
 WHERE log.pos > %s ORDER BY log.pos LIMIT %s"""
-PENDING = f"SELECT seq FROM {LOG} WHERE pos IS NULL ORDER BY seq LIMIT %s"
+# pos = 0 (not NULL) lets one index range over (pos, seq) find the pending entries.
+PENDING = f"SELECT seq FROM {LOG} WHERE pos = 0 AND seq > %s ORDER BY seq LIMIT %s"
 TAKE_TURN = f"UPDATE {HEAD} SET last = last WHERE id = 1"  # locks the head row until commit
 LAST = f"SELECT last FROM {HEAD} WHERE id = 1"
 SET_LAST = f"UPDATE {HEAD} SET last = %s WHERE id = 1"
@@ -150,24 +151,25 @@ def remove(connection: seed.Connection) -> None:
     connection.commit()
 
 
-def position_pending(connection: seed.Connection) -> int:
-    """Give positions to committed log entries that have none; return how many.
+def position_pending(connection: seed.Connection, above: int = 0) -> tuple[int, int]:
+    """Give positions to committed entries with none and a seq above ``above``.
 
-    Positions are ``seq`` shifted above the head's ``last``, so that one
-    UPDATE positions a whole batch: they increase with ``seq`` inside the
-    batch and lie above every earlier batch.
+    Returns (how many, the largest seq positioned, or ``above``). Positions
+    are ``seq`` shifted above the head's ``last``, so one UPDATE positions a
+    whole batch: they increase with ``seq`` inside the batch and lie above
+    every earlier batch.
     """
     cursor = connection.cursor()
-    cursor.execute(PENDING, (1,))
+    cursor.execute(PENDING, (above, 1))
     found = cursor.fetchall()
     connection.commit()  # ends the read, so that the next one sees fresh data
     if not found:
-        return 0
+        return 0, above
     try:
         cursor.execute(TAKE_TURN)
         cursor.execute(LAST)
         (last,) = cursor.fetchone()
-        cursor.execute(PENDING, (POSITION_PAGE,))  # after the lock: fresh data
+        cursor.execute(PENDING, (above, POSITION_PAGE))  # after the lock: fresh data
         pending = [seq for (seq,) in cursor.fetchall()]
         if pending:
             shift = last + 1 - pending[0]
@@ -181,11 +183,25 @@ def position_pending(connection: seed.Connection) -> int:
         connection.rollback()
         if error.errno not in TRY_AGAIN:
             raise
-        return 1  # another positioner won: look again
+        return 0, above  # another positioner won; the next look tries again
     except BaseException:
         connection.rollback()
         raise
-    return len(pending)
+    return len(pending), max(pending, default=above)
+
+
+def position_all(connection: seed.Connection) -> int:
+    """Position every committed entry that has no position; return how many.
+
+    A page after the first starts above the last seq positioned, so it does
+    not wade again through the index entries the first pages left for purge.
+    """
+    total = above = 0
+    while True:
+        count, above = position_pending(connection, above)
+        total += count
+        if count < POSITION_PAGE:
+            return total
 
 
 def read_after(connection: seed.Connection, position: int) -> list[tuple[int, dict | None]]:
@@ -205,8 +221,7 @@ def read_after(connection: seed.Connection, position: int) -> list[tuple[int, di
 
 def current_position(connection: seed.Connection) -> int:
     """The position of the last user committed so far: "now"."""
-    while position_pending(connection):
-        pass
+    position_all(connection)
     cursor = connection.cursor()
     cursor.execute(LAST)
     (last,) = cursor.fetchone()
@@ -295,16 +310,14 @@ class Feed:
         set_up(self._connection)
 
     def _look(self) -> list[tuple[int, dict | None]]:
-        """Read after the position, positioning pending entries first if none are ready."""
+        """Position what has been committed since, then read after the position."""
         lost_since = None
         while True:
             try:
                 if self._connection is None:
                     self._connect()
-                entries = read_after(self._connection, self.position)
-                if not entries and position_pending(self._connection):
-                    entries = read_after(self._connection, self.position)
-                return entries
+                position_all(self._connection)
+                return read_after(self._connection, self.position)
             except (mysql.connector.Error, seed.SetupError, sqlite3.Error) as error:
                 if not self._lost(error):
                     raise
