@@ -37,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from itertools import islice
@@ -49,6 +50,7 @@ import mysql.connector  # noqa: E402
 
 import seed  # noqa: E402
 from prodev import follow  # noqa: E402
+from prodev.produce import INSERT, synthetic_user  # noqa: E402
 
 DATABASE = f"bench_follow_{os.getpid()}"
 lesson = importlib.import_module("6-follow_users")
@@ -125,23 +127,24 @@ def follow_run(rate: float, seconds: float, env: dict[str, str]) -> Run:
     return Run(rate, seconds, len(commits), len(commits) / max(span, 1e-9), latencies)
 
 
-def idle_cpu(seconds: float, env: dict[str, str]) -> float:
-    """CPU seconds a follower process spends in ``seconds`` with nothing arriving."""
-    code = "import importlib; next(importlib.import_module('6-follow_users').follow_users())"
-    process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env)
-    try:
-        time.sleep(3)  # start-up (imports, connection, set-up) is not idling
-        before = cpu_seconds(process.pid)
-        time.sleep(seconds)
-        return cpu_seconds(process.pid) - before
-    finally:
-        process.kill()
-        process.wait()
+def idle_cpu(seconds: float) -> float:
+    """CPU seconds this process spends in ``seconds`` while a follower thread waits.
 
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    Nothing else runs meanwhile (the main thread sleeps), so the process's
+    CPU time is the follower's. One user then wakes it up and it ends.
+    """
+    start = follow.now()
+    follower = threading.Thread(target=lambda: next(lesson.follow_users(start)))
+    follower.start()
+    time.sleep(1)  # connected and waiting
+    before = time.process_time()
+    time.sleep(seconds)
+    spent = time.process_time() - before
+    with seed.prodev_connection() as connection:
+        connection.cursor().execute(INSERT, synthetic_user("wake", 0))
+        connection.commit()
+    follower.join()
+    return spent
 
 
 def seed_seconds(csv: Path, env: dict[str, str]) -> float:
@@ -292,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
                     "",
                 ]
             if args.idle:
-                cpu = idle_cpu(args.idle, env)
+                cpu = idle_cpu(args.idle)
                 report += [
                     f"Idle follower: {cpu:.2f} CPU s in {args.idle:.0f} s "
                     f"({cpu * 60 / args.idle:.2f} CPU s a minute)",

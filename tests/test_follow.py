@@ -11,20 +11,15 @@ the curriculum.
 
 from __future__ import annotations
 
-import os
-import random
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from itertools import islice
-from pathlib import Path
 
 import mysql.connector
 import pytest
 from conftest import (
-    ROOT,
     TEST_DB,
     load,
     open_connections,
@@ -35,8 +30,14 @@ from conftest import (
 
 import seed
 from prodev import follow
-from prodev.produce import INSERT, synthetic_user
+from prodev.produce import INSERT
 from tests.support.relay import Relay
+from tests.support.writers import (
+    Writers,
+    check_exactly_once_in_commit_order,
+    emails,
+    follow_until,
+)
 
 lesson = load("6-follow_users")
 
@@ -45,25 +46,13 @@ IDLE_SECONDS = 10
 IDLE_CPU_LIMIT = 1.0  # CPU seconds in IDLE_SECONDS; a busy loop would spend about 10
 
 
-def insert(emails: list[str], run: str = "t") -> list[str]:
-    """Insert one committed transaction of users; return their e-mails."""
+def insert(addresses: list[str]) -> list[str]:
+    """Insert users with these e-mails in one committed transaction; return the e-mails."""
     with seed.prodev_connection() as connection:
-        users = [synthetic_user(run, number) for number in range(len(emails))]
-        users = [
-            (seed.user_id_for(email), name, email, age)
-            for email, (_, name, _, age) in zip(emails, users, strict=True)
-        ]
+        users = [(seed.user_id_for(email), "Test User", email, 30) for email in addresses]
         connection.cursor().executemany(INSERT, users)
         connection.commit()
-    return emails
-
-
-def emails(prefix: str, count: int) -> list[str]:
-    return [f"{prefix}.{number}@example.com" for number in range(count)]
-
-
-def now() -> int:
-    return follow.now()
+    return addresses
 
 
 @pytest.fixture
@@ -83,7 +72,7 @@ def test_follow_users_is_a_generator_function_yielding_user_dicts(
 
     assert inspect.isgeneratorfunction(lesson.follow_users)
     assert inspect.isgeneratorfunction(lesson.follow_positions)
-    start = now()
+    start = follow.now()
     insert(emails("shape", 2))
     users = list(islice(lesson.follow_users(start), 2))
     assert [list(user) for user in users] == [["user_id", "name", "email", "age"]] * 2
@@ -136,7 +125,7 @@ def table_rows() -> list[tuple]:
 
 
 def test_a_position_resumes_right_after_its_user(following: dict[str, str]) -> None:
-    start = now()
+    start = follow.now()
     first = insert(emails("before", 5))
     taken = list(islice(lesson.follow_positions(start), 3))
     assert [user["email"] for _, user in taken] == first[:3]
@@ -150,96 +139,10 @@ def test_a_position_resumes_right_after_its_user(following: dict[str, str]) -> N
 # ------------------------------------------------- exactly once, commit order
 
 
-@dataclass
-class Transaction:
-    """What one writer did in one transaction, with the times that order it."""
-
-    emails: list[str]
-    first_insert: float = 0.0  # just before its first INSERT
-    committed_at: float = 0.0  # just after COMMIT returned
-    committed: bool = False
-
-
-@dataclass
-class Writers:
-    """Writer threads, each with its own connection, and what they did."""
-
-    transactions: list[Transaction] = field(default_factory=list)
-    errors: list[BaseException] = field(default_factory=list)
-
-    def run(self, writers: int, per_writer: int, hold: float, rollback_share: float) -> None:
-        threads = [
-            threading.Thread(target=self.write, args=(n, per_writer, hold, rollback_share))
-            for n in range(writers)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert not self.errors, self.errors
-
-    def write(self, writer: int, count: int, hold: float, rollback_share: float) -> None:
-        chance = random.Random(writer)
-        try:
-            with seed.prodev_connection() as connection:
-                cursor = connection.cursor()
-                for number in range(count):
-                    rows = chance.randint(1, 3)
-                    done = Transaction(emails(f"w{writer}.t{number}", rows))
-                    done.first_insert = time.monotonic()
-                    for email in done.emails:  # one INSERT each, the hold in between
-                        cursor.execute(INSERT, (seed.user_id_for(email), "W", email, 30))
-                        time.sleep(chance.uniform(0, hold))
-                    if chance.random() < rollback_share:
-                        connection.rollback()
-                    else:
-                        connection.commit()
-                        done.committed_at, done.committed = time.monotonic(), True
-                    self.transactions.append(done)
-        except BaseException as error:  # reported by run()
-            self.errors.append(error)
-
-
-def follow_until(
-    start: int, last_email: str, timeout: float = 60, got: list[str] | None = None
-) -> list[str]:
-    """Follow from ``start`` until ``last_email`` comes; the e-mails yielded, in order.
-
-    They are appended to ``got`` as they come, when it is given.
-    """
-    got = [] if got is None else got
-    deadline = time.monotonic() + timeout
-    for user in lesson.follow_users(start):
-        got.append(user["email"])
-        if user["email"] == last_email or time.monotonic() > deadline:
-            break
-    return got
-
-
-def check_exactly_once_in_commit_order(got: list[str], transactions: list[Transaction]) -> None:
-    committed = [done for done in transactions if done.committed]
-    rolled_back = [email for done in transactions if not done.committed for email in done.emails]
-    assert len(got) == len(set(got)), "a user came twice"
-    assert not set(got) & set(rolled_back), "a rolled-back user came"
-    assert set(got) == {email for done in committed for email in done.emails}
-    place = {email: index for index, email in enumerate(got)}
-    for done in committed:  # a transaction's rows come in the order it inserted them
-        assert [place[email] for email in done.emails] == sorted(
-            place[email] for email in done.emails
-        )
-    # A transaction that committed before another inserted anything comes first.
-    by_commit = sorted(committed, key=lambda done: done.committed_at)
-    for earlier in by_commit:
-        last_of_earlier = place[earlier.emails[-1]]
-        for later in committed:
-            if later.first_insert > earlier.committed_at:
-                assert place[later.emails[0]] > last_of_earlier, (earlier, later)
-
-
 def test_concurrent_writers_holding_and_rolling_back_come_exactly_once_in_commit_order(
     following: dict[str, str],
 ) -> None:
-    start = now()
+    start = follow.now()
     result: list[list[str]] = []
     follower = threading.Thread(
         target=lambda: result.append(follow_until(start, "end.0@example.com"))
@@ -266,7 +169,7 @@ def test_a_smaller_id_committed_late_is_not_skipped_and_a_rollback_never_comes(
     (SQLite lets one writer at a time hold the database: there, no
     transaction can commit around another one.)
     """
-    start = now()
+    start = follow.now()
     users = lesson.follow_users(start)
     with seed.prodev_connection() as slow, seed.prodev_connection() as doomed:
         slow.cursor().execute(INSERT, (seed.user_id_for("slow@x.org"), "S", "slow@x.org", 40))
@@ -305,7 +208,7 @@ def foreign_insert(db_env: dict[str, str], sql: str) -> None:
 
 
 def test_rows_written_by_the_databases_own_client_come_too(following: dict[str, str]) -> None:
-    start = now()
+    start = follow.now()
     values = ", ".join(
         f"('{seed.user_id_for(email)}', 'Client', '{email}', 50)" for email in emails("cli", 3)
     )
@@ -317,7 +220,7 @@ def test_rows_written_by_the_databases_own_client_come_too(following: dict[str, 
 
 def test_a_seed_while_following_comes_user_by_user(empty_table: dict[str, str]) -> None:
     """seed.py's bulk load (LOAD DATA on MySQL, batches on SQLite) fires the trigger too."""
-    start = now()
+    start = follow.now()
     result = run_script("seed.py", env=empty_table)
     assert result.returncode == 0, result.stderr
     got = [user["user_id"] for user in islice(lesson.follow_users(start), 1000)]
@@ -340,7 +243,7 @@ def test_select_star_still_returns_the_four_columns(following: dict[str, str]) -
 def test_stopping_early_closes_the_connection_and_prints_nothing(
     following: dict[str, str],
 ) -> None:
-    start = now()
+    start = follow.now()
     insert(emails("stop", 5))
     code = (
         "import importlib, itertools, sys\n"
@@ -359,26 +262,21 @@ def test_stopping_early_closes_the_connection_and_prints_nothing(
         assert wait_for(lambda: open_connections() == before)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process ``pid``, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def test_an_idle_follower_is_quiet(
     following: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = "import importlib; next(importlib.import_module('6-follow_users').follow_users())"
-    process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=following)
-    try:
-        time.sleep(3)  # imports, connection and set-up are not idling
-        assert process.poll() is None
-        before = cpu_seconds(process.pid)
-        time.sleep(IDLE_SECONDS)
-        spent = cpu_seconds(process.pid) - before
-    finally:
-        process.kill()
-        process.wait()
+    """Its CPU time over IDLE_SECONDS with nothing arriving (nothing else runs meanwhile)."""
+    start = follow.now()
+    got: list[str] = []
+    follower = threading.Thread(target=follow_until, args=(start, "wake.0@example.com", 60, got))
+    follower.start()
+    time.sleep(1)  # connected, set up, waiting
+    before = time.process_time()
+    time.sleep(IDLE_SECONDS)
+    spent = time.process_time() - before
+    insert(emails("wake", 1))
+    follower.join(10)
+    assert got == ["wake.0@example.com"]
     with capsys.disabled():
         print(f"\n[follow] idle {following['DB_ENGINE']}: {spent:.2f} CPU s in {IDLE_SECONDS} s")
     assert spent < IDLE_CPU_LIMIT
@@ -388,7 +286,7 @@ def test_an_idle_follower_is_quiet(
 def test_a_follower_whose_server_goes_away_reconnects_and_continues(
     following: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    start = now()
+    start = follow.now()
     settings = server_settings()
     with Relay(settings["MYSQL_HOST"], int(settings["MYSQL_PORT"])) as relay:
         monkeypatch.setenv("MYSQL_PORT", str(relay.port))  # the follower goes through the relay
