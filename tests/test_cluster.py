@@ -22,18 +22,23 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import mysql.connector
 import pytest
 from conftest import ROOT, load, require_mysql, run_script, server_settings, wait_for
 
 import seed
+from prodev import follow
+from prodev.produce import INSERT
+from tests.support.writers import Writers, check_exactly_once_in_commit_order, follow_until
 
 T = TypeVar("T")
 
@@ -48,6 +53,7 @@ FAILOVER_LIMIT = 10.0  # seconds a walk may wait for its first item from another
 PREFIX = f"test_cluster_{os.getpid()}"
 SAMPLE_DB = f"{PREFIX}_sample"  # the curriculum's 1,000 users
 BIG_DB = f"{PREFIX}_big"  # BIG_ROWS generated users
+FOLLOW_DB = f"{PREFIX}_follow"  # written and followed live
 DATABASES = (SAMPLE_DB, BIG_DB)
 SAMPLE_ROWS, BIG_ROWS, LARGER_ROWS = 1_000, 10_000, 25_000
 LOAD_DATA_SPLIT = 10_000  # rows per commit if wsrep_load_data_splitting were ON
@@ -495,3 +501,61 @@ def test_flat_stream_over_keyset_pages_continues_when_its_node_dies(
 
     got = [user["user_id"] for user in walk.items]
     check_every_row_once(got, expected, walk.gap, capsys, "flat stream, pages of 1000")
+
+
+# ------------------------------------------------------ following live (issue 12)
+
+
+def test_a_follower_on_node_2_gets_node_1s_commits_exactly_once_across_losing_its_node(
+    servers: dict[str, Server],
+    cluster: Cluster,
+    all_nodes_up: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Writers on node 1 hold transactions open and roll some back; the follower
+    reads through node 2, which is killed mid-way, and carries on through node 3."""
+    node_1, node_2, node_3 = (servers[f"node {n}"] for n in NODES)
+    assert seed_through(node_1, FOLLOW_DB, ROOT / "user_data.csv").returncode == 0
+    point_at(monkeypatch, FOLLOW_DB, node_2, node_3)
+    start = follow.now()  # sets the log up through node 2; the DDL reaches every node
+    got: list[str] = []
+    follower = threading.Thread(
+        target=follow_until, args=(start, "end.0@example.com", 120, got), daemon=True
+    )
+    follower.start()
+    writers = Writers(connect=lambda: direct_connection(node_1, FOLLOW_DB))
+    writing = threading.Thread(target=writers.run, args=(4, 10, 0.05, 0.25))
+    writing.start()
+    assert wait_for(lambda: len(got) >= 5, 30), "nothing came through node 2"
+    assert node_2.sessions(FOLLOW_DB) >= 1, "the follower does not read from node 2"
+    cluster.kill(2)
+    writing.join(120)
+    with direct_connection(node_1, FOLLOW_DB) as connection:
+        connection.cursor().execute(
+            INSERT, (seed.user_id_for("end.0@example.com"), "E", "end.0@example.com", 1)
+        )
+        connection.commit()
+    follower.join(120)
+
+    assert not follower.is_alive() and got[-1] == "end.0@example.com"
+    check_exactly_once_in_commit_order(got[:-1], writers.transactions)
+    # The trigger fired on node 1 only: one log entry per committed user.
+    entries = node_3.query("SELECT COUNT(*) FROM user_data_log", database=FOLLOW_DB)[0][0]
+    assert entries == SAMPLE_ROWS + len(got)
+
+
+@contextmanager
+def direct_connection(server: Server, database: str) -> Iterator[Any]:
+    """A plain connection to ``server`` alone, closed at the end."""
+    connection = mysql.connector.connect(
+        host=server.host,
+        port=server.port,
+        user=server.user,
+        password=server.password,
+        database=database,
+        connection_timeout=5,
+    )
+    try:
+        yield connection
+    finally:
+        connection.close()
