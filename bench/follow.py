@@ -113,18 +113,22 @@ def follow_run(rate: float, seconds: float, env: dict[str, str]) -> Run:
         producer = subprocess.Popen(
             [*command, "--for", str(seconds), "--timestamps"], cwd=ROOT, env=env, stdout=out
         )
-        signal.alarm(int(seconds) + 300)  # a producer that failed would leave us waiting
+        threading.Thread(target=stop_if_failed, args=(producer,), daemon=True).start()
         for _position, user in islice(lesson.follow_positions(start), expected):
             yielded[user["email"]] = time.monotonic()
-        signal.alarm(0)
-        if producer.wait():
-            raise SystemExit(f"the producer failed at {rate}/s")
+        producer.wait()
         out.seek(0)
         lines = out.read().splitlines()
     commits = [(float(when), email) for when, email in (line.split("\t") for line in lines[:-1])]
     span = commits[-1][0] - commits[0][0] if len(commits) > 1 else seconds
     latencies = [yielded[email] - when for when, email in commits if email in yielded]
     return Run(rate, seconds, len(commits), len(commits) / max(span, 1e-9), latencies)
+
+
+def stop_if_failed(producer: subprocess.Popen[bytes]) -> None:
+    """Interrupt the follower (SIGINT) if the producer fails: nothing more would come."""
+    if producer.wait():
+        os.kill(os.getpid(), signal.SIGINT)
 
 
 def idle_cpu(seconds: float) -> float:
@@ -256,58 +260,47 @@ def main(argv: list[str] | None = None) -> int:
         if args.engine == "sqlite"
         else "single MariaDB server, binary log off"
     )
-    report = [f"## {where}", "", f"Load average at start: {load_average()}", ""]
+    report: list[str] = []
+
+    def add(*lines: str) -> None:
+        """Keep lines for the results file and show them as they come."""
+        report.extend(lines)
+        print("\n".join(lines), flush=True)
+
+    add(f"## {where}", "", f"Load average at start: {load_average()}", "")
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
         env = database_env(args, workdir)
         try:
             seed.seed(seed.DEFAULT_CSV)  # the database and table, with the sample users
             if args.seed_rows:
-                costs = seeding_cost(args.seed_rows, env, workdir)
-                report += ["| seeding | time |", "|---|---|", *costs, ""]
-            runs = [
-                follow_run(float(rate), args.seconds, writer_env(args, env))
-                for rate in args.rates.split(",")
-                if rate
-            ]
-            report += [
-                f"Latency, commit to yield ({args.seconds:.0f} s a rate):",
-                "",
-                HEADER,
-                *(run.row() for run in runs),
-                "",
-            ]
+                add("| seeding | time |", "|---|---|", *seeding_cost(args.seed_rows, env, workdir))
+                add("")
+            if args.rates:
+                add(f"Latency, commit to yield ({args.seconds:.0f} s a rate):", "", HEADER)
+                for rate in args.rates.split(","):
+                    add(follow_run(float(rate), args.seconds, writer_env(args, env)).row())
+                add("")
             if args.sustain:
-                runs = [
-                    follow_run(float(rate), args.sustain_seconds, writer_env(args, env))
-                    for rate in args.sustain.split(",")
-                ]
-                kept = [run.rate for run in runs if run.kept_up]
-                report += [
-                    f"Sustained ({args.sustain_seconds:.0f} s a rate):",
-                    "",
-                    HEADER,
-                    *(run.row() for run in runs),
-                    "",
-                    f"Highest rate kept up with: {max(kept):,.0f}/s"
-                    if kept
-                    else "No rate tried was kept up with.",
-                    "",
-                ]
+                add(f"Sustained ({args.sustain_seconds:.0f} s a rate):", "", HEADER)
+                kept = []
+                for rate in args.sustain.split(","):
+                    run = follow_run(float(rate), args.sustain_seconds, writer_env(args, env))
+                    add(run.row())
+                    kept += [run.rate] if run.kept_up else []
+                add("", f"Highest rate kept up with: {max(kept, default=0):,.0f}/s", "")
             if args.idle:
                 cpu = idle_cpu(args.idle)
-                report += [
+                add(
                     f"Idle follower: {cpu:.2f} CPU s in {args.idle:.0f} s "
                     f"({cpu * 60 / args.idle:.2f} CPU s a minute)",
                     "",
-                ]
+                )
         finally:
             drop_database(args)
-    report += [f"Load average at end: {load_average()}", ""]
-    text = "\n".join(report)
-    print(text)
+    add(f"Load average at end: {load_average()}", "")
     with open(args.out, "a") as out:
-        out.write(text + "\n")
+        out.write("\n".join(report) + "\n")
     return 0
 
 

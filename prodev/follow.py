@@ -268,9 +268,13 @@ class Feed:
         self._connection: Any = None
 
     def __enter__(self) -> Feed:
-        self._connect()
-        if self.position is None:
-            self.position = current_position(self._connection)
+        try:
+            self._connect()
+            if self.position is None:
+                self.position = current_position(self._connection)
+        except BaseException:
+            self.close()  # __exit__ does not run when __enter__ fails
+            raise
         return self
 
     def __exit__(

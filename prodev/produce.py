@@ -28,6 +28,7 @@ import mysql.connector
 
 import seed
 
+MOST_AT_ONCE = 1_000  # rows in one transaction when the producer is behind
 INSERT = "INSERT INTO user_data (user_id, name, email, age) VALUES (%s, %s, %s, %s)"
 DELETE = "DELETE FROM user_data WHERE user_id = %s"
 Committed = Callable[[list[str], float], None]  # (e-mails, monotonic time after commit)
@@ -55,7 +56,7 @@ def produce(
     with seed.prodev_connection() as connection:
         cursor = connection.cursor()
         while sent < total and not (stop and stop.is_set()):
-            due = min(total, int((time.monotonic() - started) * rate) + 1)
+            due = min(total, int((time.monotonic() - started) * rate) + 1, sent + MOST_AT_ONCE)
             users = [synthetic_user(run, number) for number in range(sent, due)]
             cursor.executemany(INSERT, users)
             connection.commit()
