@@ -55,6 +55,16 @@ import mysql.connector
 
 import seed
 
+if mysql.connector.HAVE_CEXT:
+    # The C extension's commit() and rollback() raise its own error class,
+    # not a mysql.connector.Error: a lost server or a lost certification
+    # surfaces there.
+    from _mysql_connector import MySQLInterfaceError
+
+    DRIVER_ERRORS: tuple[type[Exception], ...] = (mysql.connector.Error, MySQLInterfaceError)
+else:
+    DRIVER_ERRORS = (mysql.connector.Error,)
+
 LOG, HEAD, TRIGGER = "user_data_log", "user_data_log_head", "user_data_logged"
 USER_KEYS = ("user_id", "name", "email", "age")
 READ_PAGE = 1_000  # entries read per look
@@ -179,9 +189,9 @@ def position_pending(connection: seed.Connection, above: int = 0) -> tuple[int, 
             )
             cursor.execute(SET_LAST, (pending[-1] + shift,))
         connection.commit()
-    except mysql.connector.Error as error:
+    except DRIVER_ERRORS as error:
         connection.rollback()
-        if error.errno not in TRY_AGAIN:
+        if getattr(error, "errno", None) not in TRY_AGAIN:
             raise
         return 0, above  # another positioner won; the next look tries again
     except BaseException:
@@ -322,7 +332,7 @@ class Feed:
                     self._connect()
                 position_all(self._connection)
                 return read_after(self._connection, self.position)
-            except (mysql.connector.Error, seed.SetupError, sqlite3.Error) as error:
+            except (*DRIVER_ERRORS, seed.SetupError, sqlite3.Error) as error:
                 if not self._lost(error):
                     raise
                 lost_since = lost_since or time.monotonic()
@@ -335,6 +345,6 @@ class Feed:
         """Did the server go away (so that a new connection may carry on)?"""
         if isinstance(error, seed.SetupError):
             return self._connection is None  # reconnecting: the server is not back yet
-        if isinstance(error, mysql.connector.Error):
-            return error.errno in seed.LOST or not self._connection.is_connected()
+        if isinstance(error, DRIVER_ERRORS):
+            return getattr(error, "errno", None) in seed.LOST or not self._connection.is_connected()
         return False

@@ -24,10 +24,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-import mysql.connector
-
 import seed
+from prodev.follow import DRIVER_ERRORS, TRY_AGAIN
 
+RETRIES = 5  # runs of one transaction that loses a deadlock
 MOST_AT_ONCE = 1_000  # rows in one transaction when the producer is behind
 INSERT = "INSERT INTO user_data (user_id, name, email, age) VALUES (%s, %s, %s, %s)"
 DELETE = "DELETE FROM user_data WHERE user_id = %s"
@@ -54,17 +54,32 @@ def produce(
     run, total, sent = secrets.token_hex(4), round(rate * seconds), 0
     started = time.monotonic()
     with seed.prodev_connection() as connection:
-        cursor = connection.cursor()
         while sent < total and not (stop and stop.is_set()):
             due = min(total, int((time.monotonic() - started) * rate) + 1, sent + MOST_AT_ONCE)
             users = [synthetic_user(run, number) for number in range(sent, due)]
-            cursor.executemany(INSERT, users)
-            connection.commit()
+            insert(connection, users)
             if committed:
                 committed([user[2] for user in users], time.monotonic())
             sent = due
             time.sleep(max(0.0, started + sent / rate - time.monotonic()))
     return sent
+
+
+def insert(connection: seed.Connection, users: list[tuple[str, str, str, int]]) -> None:
+    """Insert ``users`` in one transaction, again if it loses a deadlock.
+
+    On a Galera cluster that is also how a transaction that lost
+    certification ends, and the cluster's advice is to run it again.
+    """
+    for attempt in range(1, RETRIES + 1):
+        try:
+            connection.cursor().executemany(INSERT, users)
+            connection.commit()
+            return
+        except DRIVER_ERRORS as error:
+            connection.rollback()
+            if getattr(error, "errno", None) not in TRY_AGAIN or attempt == RETRIES:
+                raise
 
 
 class Commits:
@@ -133,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     except seed.SetupError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except (mysql.connector.Error, sqlite3.Error) as error:
+    except (*DRIVER_ERRORS, sqlite3.Error) as error:
         print(
             f"error: cannot insert into user_data: {error} (run ./seed.py first)", file=sys.stderr
         )
