@@ -53,7 +53,10 @@ from typing import Any
 
 import mysql.connector
 
-import seed
+from prodev.config import check_size
+from prodev.connections import Connection, engine_of, prodev_connection
+from prodev.errors import SetupError
+from prodev.mysql_engine import LOST
 
 if mysql.connector.HAVE_CEXT:
     # The C extension's commit() and rollback() raise its own error class,
@@ -121,12 +124,7 @@ LAST = f"SELECT last FROM {HEAD} WHERE id = 1"
 SET_LAST = f"UPDATE {HEAD} SET last = %s WHERE id = 1"
 
 
-def engine_of(connection: seed.Connection) -> str:
-    """``"sqlite"`` or ``"mysql"``."""
-    return "sqlite" if isinstance(connection, seed.SQLiteConnection) else "mysql"
-
-
-def is_set_up(connection: seed.Connection) -> bool:
+def is_set_up(connection: Connection) -> bool:
     """Is the trigger there (and so the log it writes to)?"""
     cursor = connection.cursor()
     cursor.execute(HAS_TRIGGER[engine_of(connection)], (TRIGGER,))
@@ -135,7 +133,7 @@ def is_set_up(connection: seed.Connection) -> bool:
     return bool(present)
 
 
-def set_up(connection: seed.Connection) -> None:
+def set_up(connection: Connection) -> None:
     """Create the log, its head row and the trigger, unless the trigger is there.
 
     The trigger goes last: once it exists, everything it writes to does too.
@@ -153,7 +151,7 @@ def set_up(connection: seed.Connection) -> None:
         connection.commit()
 
 
-def remove(connection: seed.Connection) -> None:
+def remove(connection: Connection) -> None:
     """Drop the trigger, then the log: writers to user_data stop paying for it."""
     cursor = connection.cursor()
     for name, kind in ((TRIGGER, "TRIGGER"), (LOG, "TABLE"), (HEAD, "TABLE")):
@@ -161,7 +159,7 @@ def remove(connection: seed.Connection) -> None:
     connection.commit()
 
 
-def position_pending(connection: seed.Connection, above: int = 0) -> tuple[int, int]:
+def position_pending(connection: Connection, above: int = 0) -> tuple[int, int]:
     """Give positions to committed entries with none and a seq above ``above``.
 
     Returns (how many, the largest seq positioned, or ``above``). Positions
@@ -200,7 +198,7 @@ def position_pending(connection: seed.Connection, above: int = 0) -> tuple[int, 
     return len(pending), max(pending, default=above)
 
 
-def position_all(connection: seed.Connection) -> int:
+def position_all(connection: Connection) -> int:
     """Position every committed entry that has no position; return how many.
 
     A page after the first starts above the last seq positioned, so it does
@@ -214,7 +212,7 @@ def position_all(connection: seed.Connection) -> int:
             return total
 
 
-def read_after(connection: seed.Connection, position: int) -> list[tuple[int, dict | None]]:
+def read_after(connection: Connection, position: int) -> list[tuple[int, dict | None]]:
     """The next positioned entries after ``position``: (position, user or None).
 
     The user is None when it was deleted before this read.
@@ -229,7 +227,7 @@ def read_after(connection: seed.Connection, position: int) -> list[tuple[int, di
     ]
 
 
-def current_position(connection: seed.Connection) -> int:
+def current_position(connection: Connection) -> int:
     """The position of the last user committed so far: "now"."""
     position_all(connection)
     cursor = connection.cursor()
@@ -241,7 +239,7 @@ def current_position(connection: seed.Connection) -> int:
 
 def now() -> int:
     """A position token for "now": follow from it to get only users committed later."""
-    with seed.prodev_connection() as connection:
+    with prodev_connection() as connection:
         set_up(connection)
         return current_position(connection)
 
@@ -250,7 +248,7 @@ def now() -> int:
 def visiting() -> Iterator[int]:
     """For demos: set up the log, yield "now", and remove the log afterwards
     unless it was there before, so that seeding does not pay for the trigger."""
-    with seed.prodev_connection() as connection:
+    with prodev_connection() as connection:
         was_there = is_set_up(connection)
         set_up(connection)
         position = current_position(connection)
@@ -258,7 +256,7 @@ def visiting() -> Iterator[int]:
         yield position
     finally:
         if not was_there:
-            with seed.prodev_connection() as connection:
+            with prodev_connection() as connection:
                 remove(connection)
 
 
@@ -272,7 +270,7 @@ class Feed:
 
     def __init__(self, after: int | None = None) -> None:
         if after is not None:
-            seed.check_size("after", after, minimum=0)
+            check_size("after", after, minimum=0)
         self.position = after
         self._connections = ExitStack()
         self._connection: Any = None
@@ -320,7 +318,7 @@ class Feed:
             pause = min(pause * 2, POLL_MAX)
 
     def _connect(self) -> None:
-        self._connection = self._connections.enter_context(seed.prodev_connection())
+        self._connection = self._connections.enter_context(prodev_connection())
         set_up(self._connection)
 
     def _look(self) -> list[tuple[int, dict | None]]:
@@ -332,7 +330,7 @@ class Feed:
                     self._connect()
                 position_all(self._connection)
                 return read_after(self._connection, self.position)
-            except (*DRIVER_ERRORS, seed.SetupError, sqlite3.Error) as error:
+            except (*DRIVER_ERRORS, SetupError, sqlite3.Error) as error:
                 if not self._lost(error):
                     raise
                 lost_since = lost_since or time.monotonic()
@@ -343,8 +341,8 @@ class Feed:
 
     def _lost(self, error: Exception) -> bool:
         """Did the server go away (so that a new connection may carry on)?"""
-        if isinstance(error, seed.SetupError):
+        if isinstance(error, SetupError):
             return self._connection is None  # reconnecting: the server is not back yet
         if isinstance(error, DRIVER_ERRORS):
-            return getattr(error, "errno", None) in seed.LOST or not self._connection.is_connected()
+            return getattr(error, "errno", None) in LOST or not self._connection.is_connected()
         return False

@@ -24,7 +24,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-import seed
+from prodev.connections import Connection, prodev_connection
+from prodev.csvfile import user_id_for
+from prodev.errors import SetupError, report
 from prodev.follow import DRIVER_ERRORS, TRY_AGAIN
 
 RETRIES = 5  # runs of one transaction that loses a deadlock
@@ -37,7 +39,7 @@ Committed = Callable[[list[str], float], None]  # (e-mails, monotonic time after
 def synthetic_user(run: str, number: int) -> tuple[str, str, str, int]:
     """The ``number``-th user of run ``run``: (user_id, name, email, age)."""
     email = f"live.{run}.{number}@example.com"
-    return seed.user_id_for(email), f"Live User {number}", email, 18 + number * 7 % 80
+    return user_id_for(email), f"Live User {number}", email, 18 + number * 7 % 80
 
 
 def produce(
@@ -53,7 +55,7 @@ def produce(
     """
     run, total, sent = secrets.token_hex(4), round(rate * seconds), 0
     started = time.monotonic()
-    with seed.prodev_connection() as connection:
+    with prodev_connection() as connection:
         while sent < total and not (stop and stop.is_set()):
             due = min(total, int((time.monotonic() - started) * rate) + 1, sent + MOST_AT_ONCE)
             users = [synthetic_user(run, number) for number in range(sent, due)]
@@ -65,7 +67,7 @@ def produce(
     return sent
 
 
-def insert(connection: seed.Connection, users: list[tuple[str, str, str, int]]) -> None:
+def insert(connection: Connection, users: list[tuple[str, str, str, int]]) -> None:
     """Insert ``users`` in one transaction, again if it loses a deadlock.
 
     On a Galera cluster that is also how a transaction that lost
@@ -121,8 +123,8 @@ def in_background(rate: float, seconds: float) -> Iterator[Commits]:
     finally:
         stop.set()
         worker.join()
-        with seed.prodev_connection() as connection:
-            ids = [(seed.user_id_for(email),) for email in commits.emails()]
+        with prodev_connection() as connection:
+            ids = [(user_id_for(email),) for email in commits.emails()]
             connection.cursor().executemany(DELETE, ids)
             connection.commit()
 
@@ -145,8 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         count = produce(args.rate, args.seconds, timestamps if args.timestamps else None)
-    except seed.SetupError as error:
-        print(f"error: {error}", file=sys.stderr)
+    except SetupError as error:
+        report(error)
         return 1
     except (*DRIVER_ERRORS, sqlite3.Error) as error:
         print(

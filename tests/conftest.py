@@ -196,11 +196,3 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
             return False
         time.sleep(0.05)
     return True
-
-
-@pytest.fixture(autouse=True)
-def _fresh_fallback_memory() -> Iterator[None]:
-    """seed remembers dead addresses per process; each test starts without that."""
-    seed._fallen_back.clear()
-    yield
-    seed._fallen_back.clear()

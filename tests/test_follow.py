@@ -25,6 +25,7 @@ from conftest import (
     open_connections,
     run_script,
     server_settings,
+    table_rows,
     wait_for,
 )
 
@@ -115,13 +116,6 @@ def test_without_a_position_it_follows_from_now(following: dict[str, str]) -> No
     assert not set(got) & old
     first = new.index(got[0])
     assert got == new[first : first + 5]
-
-
-def table_rows() -> list[tuple]:
-    with seed.prodev_connection() as connection:
-        cursor = connection.cursor()
-        cursor.execute("SELECT user_id, name, email, age FROM user_data")
-        return cursor.fetchall()
 
 
 def test_a_position_resumes_right_after_its_user(following: dict[str, str]) -> None:
