@@ -39,6 +39,7 @@ NUMBERED = (
     "2-lazy_paginate.py",
     "4-stream_ages.py",
     "5-keyset_paginate.py",
+    "6-follow_users.py",
 )
 SCREEN = 50  # lines: each lesson, docstring included, reads on one screen
 
@@ -414,6 +415,8 @@ GENERATORS = [
     ("2-lazy_paginate", "lazy_pagination"),
     ("4-stream_ages", "stream_user_ages"),
     ("5-keyset_paginate", "keyset_paginate"),
+    ("6-follow_users", "follow_users"),
+    ("6-follow_users", "follow_positions"),
 ]
 
 
