@@ -172,14 +172,14 @@ state = lambda: (dict(sqlite3.adapters), dict(sqlite3.converters), sys.excepthoo
 before = state()
 for name in ("prodev.config", "prodev.errors", "prodev.connections", "prodev.mysql_engine",
              "prodev.sqlite_engine", "prodev.schema", "prodev.csvfile", "prodev.bulkload",
-             "prodev.resume", "prodev.curriculum"):
+             "prodev.resume", "prodev.curriculum", "prodev.follow", "prodev.produce"):
     importlib.import_module(name)
 print("package", [a is b or a == b for a, b in zip(before, state())])
 import seed
 after_seed = state()
 print("seed", [a is b or a == b for a, b in zip(before, after_seed)])
 for name in ("0-stream_users", "1-batch_processing", "2-lazy_paginate", "4-stream_ages",
-             "5-keyset_paginate"):
+             "5-keyset_paginate", "6-follow_users"):
     importlib.import_module(name)
 print("lessons", [a is b or a == b for a, b in zip(after_seed, state())])
 """
