@@ -36,15 +36,22 @@ same two looks (milliseconds apart while rows flow) come in the order they
 inserted. On SQLite, where one writer at a time holds the database, that is
 exactly commit order.
 
+With writers on several Galera nodes, two commits seen in the same look are
+ordered by their nodes' interleaved seqs instead.
+
 ``Feed`` is the follower's side: one connection, a position, a ``wait()``
-that blocks (polling with a growing pause, a few queries a second when
+that blocks (polling with a growing pause, ten looks a second at most when
 idle) until users arrive, and a reconnect, to the first configured server
 that answers, when its server goes away.
+
+``python3 -m prodev.follow remove`` drops the trigger and the log, so that
+writers stop paying for them; the next follower sets them up again.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -55,7 +62,7 @@ import mysql.connector
 
 from prodev.config import check_size
 from prodev.connections import Connection, engine_of, prodev_connection
-from prodev.errors import SetupError
+from prodev.errors import SetupError, report
 from prodev.mysql_engine import LOST
 
 if mysql.connector.HAVE_CEXT:
@@ -346,3 +353,22 @@ class Feed:
         if isinstance(error, DRIVER_ERRORS):
             return getattr(error, "errno", None) in LOST or not self._connection.is_connected()
         return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python3 -m prodev.follow remove``: drop the trigger and the log."""
+    if (sys.argv[1:] if argv is None else argv) != ["remove"]:
+        print("usage: python3 -m prodev.follow remove", file=sys.stderr)
+        return 2
+    try:
+        with prodev_connection() as connection:
+            remove(connection)
+    except SetupError as error:
+        report(error)
+        return 1
+    print("follow: trigger and log removed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

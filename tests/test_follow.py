@@ -329,3 +329,12 @@ def test_the_producer_inserts_at_the_rate_asked(following: dict[str, str]) -> No
     assert len(rows) == before + 40
     live = [row for row in rows if row[1].startswith("Live User")]
     assert all(user_id == seed.user_id_for(email) for user_id, _, email, _ in live)
+
+
+def test_removing_the_log_leaves_user_data_as_seeding_made_it(following: dict[str, str]) -> None:
+    result = run_script("-m", "prodev.follow", "remove", env=following)
+    assert (result.returncode, result.stderr) == (0, "")
+    with seed.prodev_connection() as connection:
+        assert not follow.is_set_up(connection)
+    insert(emails("unlogged", 1))  # writers no longer need the log
+    assert "unlogged.0@example.com" in {row[2] for row in table_rows()}
