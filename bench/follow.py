@@ -287,7 +287,12 @@ def main(argv: list[str] | None = None) -> int:
                     run = follow_run(float(rate), args.sustain_seconds, writer_env(args, env))
                     add(run.row())
                     kept += [run.rate] if run.kept_up else []
-                add("", f"Highest rate kept up with: {max(kept, default=0):,.0f}/s", "")
+                best = (
+                    f"{max(kept):,.0f}/s"
+                    if kept
+                    else "none (see 'reached': the producer fell short)"
+                )
+                add("", f"Highest rate kept up with: {best}", "")
             if args.idle:
                 cpu = idle_cpu(args.idle)
                 add(
