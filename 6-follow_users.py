@@ -9,7 +9,8 @@ Without ``after`` it follows from now (the first ``next()``).
 ``after``, in this process or another, to resume right after that user.
 Every committed user comes once, in commit order, whoever wrote it; a
 rolled-back row never comes. Idle, the feed sleeps between looks; when its
-server goes away it reconnects and carries on. How: prodev/follow.py.
+server goes away it reconnects and carries on. How, and the fine print
+on order: prodev/follow.py.
 """
 
 from collections.abc import Iterator
