@@ -198,6 +198,36 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
     return True
 
 
+def settled_sessions() -> int:
+    """Server sessions on the test database, once those still closing have gone.
+
+    A connection closed a moment ago (by a fixture, say) can linger in the
+    process list briefly; a baseline taken then would never be seen again.
+    """
+    wait_for(lambda: open_connections() == 0)
+    return open_connections()
+
+
+@pytest.fixture
+def spawn() -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """Start ``python args...`` in the project folder; whatever still runs is killed after."""
+    processes: list[subprocess.Popen[str]] = []
+
+    def start(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            [sys.executable, *args], cwd=ROOT, env=env, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=30)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_fallback_memory() -> Iterator[None]:
     """seed remembers dead addresses per process; each test starts without that."""
