@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import seed  # noqa: E402  (needs ROOT on sys.path)
+from scripts.galera import shared_server  # noqa: E402
 
 TEST_DB = f"test_streaming_{os.getpid()}"
 ENGINES = ("mysql", "sqlite")
@@ -41,29 +42,9 @@ def server_settings() -> dict[str, str]:
     }
 
 
-def admin_connection(database: str | None = None) -> mysql.connector.MySQLConnection:
-    """A plain connection to the shared server, for setting up and inspecting."""
-    settings = server_settings()
-    return mysql.connector.connect(
-        host=settings["MYSQL_HOST"],
-        port=int(settings["MYSQL_PORT"]),
-        user=settings["MYSQL_USER"],
-        password=settings["MYSQL_PASSWORD"],
-        database=database,
-        connection_timeout=5,
-        autocommit=True,
-    )
-
-
 def admin_query(sql: str, params: tuple = (), database: str | None = TEST_DB) -> list[tuple]:
     """Run one statement on the shared server and return its rows."""
-    connection = admin_connection(database)
-    try:
-        cursor = connection.cursor()
-        cursor.execute(sql, params)
-        return cursor.fetchall() if cursor.with_rows else []
-    finally:
-        connection.close()
+    return shared_server().query(sql, params, database)
 
 
 @pytest.fixture(scope="session")
