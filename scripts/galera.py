@@ -39,34 +39,6 @@ NODES = (1, 2, 3)
 # nobody and be unable to write the joiner's root-owned 0700 data directory.
 RUN_AS = "mysql" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
 
-MY_CNF = """\
-[mysqld]
-user={user}
-datadir={dir}/data
-socket={dir}/mariadbd.sock
-pid-file={dir}/mariadbd.pid
-log-error={dir}/error.log
-port={port}
-bind-address=127.0.0.1
-local_infile=ON
-innodb_buffer_pool_size=64M
-innodb_log_file_size=32M
-innodb_flush_log_at_trx_commit=2
-binlog_format=ROW
-default_storage_engine=InnoDB
-innodb_autoinc_lock_mode=2
-wsrep_on=ON
-wsrep_provider={galera}
-wsrep_cluster_name=streaming-cluster
-wsrep_node_name=node{number}
-wsrep_node_address=127.0.0.1
-wsrep_cluster_address=gcomm://{members}
-wsrep_provider_options="base_host=127.0.0.1;base_port={gcomm};\
-gmcast.listen_addr=tcp://127.0.0.1:{gcomm};ist.recv_addr=127.0.0.1:{ist};gcache.size=64M"
-wsrep_sst_method=rsync
-wsrep_sst_receive_address=127.0.0.1:{sst}
-"""
-
 
 class ClusterError(Exception):
     """The cluster could not be started or stopped; the message says why and where."""
@@ -355,43 +327,51 @@ class Cluster:
             self._install(number)
 
     def _install(self, number: int) -> None:
-        folder, port = self.folder(number), self.ports[number - 1]
+        folder = self.folder(number)
         folder.mkdir()
         shutil.chown(folder, RUN_AS)
-        members = ",".join(f"127.0.0.1:{p + 10_000}" for p in self.ports)
-        (folder / "my.cnf").write_text(
-            MY_CNF.format(
-                user=RUN_AS,
-                dir=folder,
-                port=port,
-                galera=GALERA,
-                number=number,
-                members=members,
-                gcomm=port + 10_000,
-                ist=port + 11_000,
-                sst=port + 12_000,
-            )
-        )
+        (folder / "my.cnf").write_text(self._my_cnf(number))
         # Normal authentication: root@127.0.0.1 with an empty password, over TCP.
+        command = ["mariadb-install-db", "--no-defaults", "--skip-test-db", f"--user={RUN_AS}"]
+        command += [f"--datadir={folder}/data", "--auth-root-authentication-method=normal"]
         with open(folder / "install.log", "wb") as log:
-            installed = subprocess.run(
-                [
-                    "mariadb-install-db",
-                    "--no-defaults",
-                    f"--datadir={folder}/data",
-                    f"--user={RUN_AS}",
-                    "--skip-test-db",
-                    "--auth-root-authentication-method=normal",
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                check=False,
-            )
+            installed = subprocess.run(command, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
         if installed.returncode:
             raise ClusterError(
                 f"mariadb-install-db failed for node{number}:\n" + _tail(folder / "install.log")
             )
+
+    def _my_cnf(self, number: int) -> str:
+        folder, port = self.folder(number), self.ports[number - 1]
+        gcomm, ist, sst = (port + offset for offset in PORT_OFFSETS[1:])
+        members = ",".join(f"127.0.0.1:{p + PORT_OFFSETS[1]}" for p in self.ports)
+        return f"""\
+[mysqld]
+user={RUN_AS}
+datadir={folder}/data
+socket={folder}/mariadbd.sock
+pid-file={folder}/mariadbd.pid
+log-error={folder}/error.log
+port={port}
+bind-address=127.0.0.1
+local_infile=ON
+innodb_buffer_pool_size=64M
+innodb_log_file_size=32M
+innodb_flush_log_at_trx_commit=2
+binlog_format=ROW
+default_storage_engine=InnoDB
+innodb_autoinc_lock_mode=2
+wsrep_on=ON
+wsrep_provider={GALERA}
+wsrep_cluster_name=streaming-cluster
+wsrep_node_name=node{number}
+wsrep_node_address=127.0.0.1
+wsrep_cluster_address=gcomm://{members}
+wsrep_provider_options="base_host=127.0.0.1;base_port={gcomm};\
+gmcast.listen_addr=tcp://127.0.0.1:{gcomm};ist.recv_addr=127.0.0.1:{ist};gcache.size=64M"
+wsrep_sst_method=rsync
+wsrep_sst_receive_address=127.0.0.1:{sst}
+"""
 
     def _launch(self, number: int, *options: str) -> None:
         """Start node ``number`` in a session of its own, detached from our output."""

@@ -26,7 +26,6 @@ from conftest import (
     ROOT,
     TEST_DB,
     admin_query,
-    load,
     open_connections,
     require_mysql,
     server_settings,
@@ -40,24 +39,14 @@ from tests.support.helpers import (
     error_texts,
     file_rows,
     free_port,
+    lesson_streams,
     open_fds,
     settled,
     write_users_csv,
 )
 from tests.support.relay import Relay
 
-stream = load("0-stream_users")
-batches = load("1-batch_processing")
-pages = load("2-lazy_paginate")
-ages = load("4-stream_ages")
-
-STREAMS: dict[str, Callable[[], Iterator[Any]]] = {
-    "stream_users": lambda: stream.stream_users(),
-    "stream_users_in_batches": lambda: batches.stream_users_in_batches(7),
-    "lazy_paginate": lambda: pages.lazy_paginate(5),
-    "lazy_keyset_paginate": lambda: pages.lazy_keyset_paginate(5),
-    "stream_user_ages": lambda: ages.stream_user_ages(),
-}
+STREAMS = lesson_streams(batch_size=7, page_size=5)
 THREADS = 32
 LOOPS = 1_000
 SECONDS_PER_STOPPED_STREAM = 0.2  # a loose bound: the point is that nothing accumulates
@@ -226,7 +215,7 @@ def test_a_thousand_early_stopped_streams_leave_nothing_and_take_bounded_time(
     elapsed = 0.0
     for done in range(1, LOOPS + 1):
         started = time.perf_counter()
-        assert len(list(islice(stream.stream_users(), 3))) == 3
+        assert len(list(islice(STREAMS["stream_users"](), 3))) == 3
         elapsed += time.perf_counter() - started
         if done % CHECK_EVERY == 0:
             # Fail early rather than leak up to the shared server's max_connections.
@@ -434,8 +423,8 @@ def test_the_configuration_never_shows_the_password(monkeypatch: pytest.MonkeyPa
 CONNECTS: dict[str, Callable[[], object]] = {
     "check_server": seed.check_server,
     "prodev_connection": lambda: seed.prodev_connection().__enter__(),
-    "stream_users": lambda: next(stream.stream_users()),
-    "stream_user_ages": lambda: next(ages.stream_user_ages()),
+    "stream_users": lambda: next(STREAMS["stream_users"]()),
+    "stream_user_ages": lambda: next(STREAMS["stream_user_ages"]()),
 }
 
 

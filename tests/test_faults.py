@@ -29,7 +29,7 @@ from typing import Any
 
 import mysql.connector
 import pytest
-from conftest import load, require_mysql, run_script, server_settings, wait_for
+from conftest import require_mysql, run_script, server_settings, wait_for
 
 import seed
 from tests.support import private_server
@@ -39,6 +39,7 @@ from tests.support.helpers import (
     error_texts,
     file_rows,
     free_port,
+    lesson_streams,
     open_fds,
     write_users_csv,
 )
@@ -68,14 +69,11 @@ ENTRY_POINTS = [
 ]
 ENTRY_IDS = [" ".join(args) for args in ENTRY_POINTS]
 
-stream = load("0-stream_users")
-batches = load("1-batch_processing")
-ages = load("4-stream_ages")
-
-STREAMS: dict[str, Callable[[], Iterator[Any]]] = {
-    "stream_users": lambda: stream.stream_users(),
-    "stream_users_in_batches": lambda: batches.stream_users_in_batches(100),
-    "stream_user_ages": lambda: ages.stream_user_ages(),
+# The streams that hold one query open; the paginators open one per page.
+STREAMS = {
+    name: start
+    for name, start in lesson_streams(batch_size=100, page_size=100).items()
+    if name in ("stream_users", "stream_users_in_batches", "stream_user_ages")
 }
 
 

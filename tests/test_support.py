@@ -167,13 +167,7 @@ def test_cut_rejects_new_connections_until_restore(relay: Relay, server: MySQLEx
     assert relay.connections == 0
 
     relay.restore()
-    conn = connect_via(relay, server)
-    try:
-        cur = conn.cursor()
-        cur.execute("SELECT 1")
-        assert cur.fetchall() == [(1,)]
-    finally:
-        conn.close()
+    assert query(server, "SELECT 1", port=relay.port) == [(1,)]
 
 
 def test_close_joins_its_thread_and_drops_connections(server: MySQLExecutor) -> None:

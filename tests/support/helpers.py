@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import csv
+import importlib
 import os
 import socket
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import seed
 
@@ -83,3 +85,18 @@ def file_rows(path: Path) -> list[tuple]:
             (seed.user_id_for(row["email"]), row["name"], row["email"], Decimal(row["age"]))
             for row in csv.DictReader(handle)
         )
+
+
+def lesson_streams(batch_size: int, page_size: int) -> dict[str, Callable[[], Iterator[Any]]]:
+    """Each lesson's generator by name, as a function that starts a fresh stream."""
+    stream, batches, pages, ages = map(
+        importlib.import_module,
+        ("0-stream_users", "1-batch_processing", "2-lazy_paginate", "4-stream_ages"),
+    )
+    return {
+        "stream_users": stream.stream_users,
+        "stream_users_in_batches": lambda: batches.stream_users_in_batches(batch_size),
+        "lazy_paginate": lambda: pages.lazy_paginate(page_size),
+        "lazy_keyset_paginate": lambda: pages.lazy_keyset_paginate(page_size),
+        "stream_user_ages": ages.stream_user_ages,
+    }
