@@ -208,10 +208,3 @@ def spawn() -> Iterator[Callable[..., subprocess.Popen[str]]]:
             process.kill()
         process.communicate(timeout=30)
 
-
-@pytest.fixture(autouse=True)
-def _fresh_fallback_memory() -> Iterator[None]:
-    """seed remembers dead addresses per process; each test starts without that."""
-    seed._fallen_back.clear()
-    yield
-    seed._fallen_back.clear()

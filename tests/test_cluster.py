@@ -57,6 +57,7 @@ TASKS = ("1-main.py", "2-main.py", "3-main.py", "4-stream_ages.py")
 WSREP_LIMITS = ("wsrep_load_data_splitting", "wsrep_max_ws_rows", "wsrep_max_ws_size")
 
 pages = load("2-lazy_paginate")
+keyset = load("5-keyset_paginate")
 
 
 # ---------------------------------------------------------------- fixtures
@@ -335,7 +336,7 @@ def test_a_keyset_walk_continues_on_another_node_when_its_node_dies(
     database, page_size, order, after = WALKS[case]
     expected = servers["single server"].user_ids(database)
     point_at(monkeypatch, database, *(servers[f"node {number}"] for number in order))
-    walk = pages.lazy_keyset_paginate(page_size)
+    walk = keyset.keyset_paginate(page_size)
     users = ((number, user) for number, page in enumerate(walk) for user in page)
 
     killed = consume_killing(users, after, cluster, order[0], database)

@@ -89,14 +89,15 @@ def file_rows(path: Path) -> list[tuple]:
 
 def lesson_streams(batch_size: int, page_size: int) -> dict[str, Callable[[], Iterator[Any]]]:
     """Each lesson's generator by name, as a function that starts a fresh stream."""
-    stream, batches, pages, ages = map(
+    stream, batches, pages, ages, keyset = map(
         importlib.import_module,
-        ("0-stream_users", "1-batch_processing", "2-lazy_paginate", "4-stream_ages"),
+        ("0-stream_users", "1-batch_processing", "2-lazy_paginate", "4-stream_ages",
+         "5-keyset_paginate"),
     )
     return {
         "stream_users": stream.stream_users,
         "stream_users_in_batches": lambda: batches.stream_users_in_batches(batch_size),
         "lazy_paginate": lambda: pages.lazy_paginate(page_size),
-        "lazy_keyset_paginate": lambda: pages.lazy_keyset_paginate(page_size),
+        "keyset_paginate": lambda: keyset.keyset_paginate(page_size),
         "stream_user_ages": ages.stream_user_ages,
     }
