@@ -32,13 +32,13 @@ from conftest import (
 import seed
 from prodev import follow
 from prodev.produce import INSERT
-from tests.support.relay import Relay
-from tests.support.writers import (
+from tests.support.helpers import (
     Writers,
     check_exactly_once_in_commit_order,
     emails,
     follow_until,
 )
+from tests.support.relay import Relay
 
 lesson = load("6-follow_users")
 
