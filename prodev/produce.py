@@ -131,7 +131,9 @@ def in_background(rate: float, seconds: float) -> Iterator[Commits]:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``--rate`` and ``--for``, produce, print a summary line."""
-    parser = argparse.ArgumentParser(prog="python3 -m prodev.produce", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python3 -m prodev.produce", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--rate", type=float, default=10.0, help="users per second (default 10)")
     parser.add_argument(
         "--for", dest="seconds", type=float, default=5.0, help="seconds (default 5)"
