@@ -76,6 +76,13 @@ else:
     DRIVER_ERRORS = (mysql.connector.Error,)
 
 LOG, HEAD, TRIGGER = "user_data_log", "user_data_log_head", "user_data_logged"
+# A permanent entry with this position, and no user, sits in the pos index
+# between the pending entries (pos = 0, where writers insert) and the
+# positioned ones (where positioners insert), so that the two never insert
+# into the same gap: on Galera the first positioning of a fresh log made the
+# cluster abort a writer's transaction on another node there. Real positions
+# start above it.
+BOUNDARY = 1
 USER_KEYS = ("user_id", "name", "email", "age")
 READ_PAGE = 1_000  # entries read per look
 POSITION_PAGE = 10_000  # entries positioned per transaction
@@ -97,7 +104,8 @@ MYSQL_SETUP = (
         id TINYINT UNSIGNED NOT NULL PRIMARY KEY,
         last BIGINT NOT NULL
     ) ENGINE=InnoDB""",
-    f"INSERT IGNORE INTO {HEAD} (id, last) VALUES (1, 0)",
+    f"INSERT IGNORE INTO {HEAD} (id, last) VALUES (1, {BOUNDARY})",
+    f"INSERT IGNORE INTO {LOG} (seq, user_id, pos) VALUES (-1, '', {BOUNDARY})",
     f"""CREATE TRIGGER {TRIGGER} AFTER INSERT ON user_data FOR EACH ROW
         INSERT INTO {LOG} (user_id) VALUES (NEW.user_id)""",
 )
@@ -114,7 +122,8 @@ SQLITE_SETUP = (
     )""",
     f"CREATE INDEX IF NOT EXISTS {LOG}_pos ON {LOG} (pos)",
     f"CREATE TABLE IF NOT EXISTS {HEAD} (id INTEGER PRIMARY KEY, last INTEGER NOT NULL)",
-    f"INSERT OR IGNORE INTO {HEAD} (id, last) VALUES (1, 0)",
+    f"INSERT OR IGNORE INTO {HEAD} (id, last) VALUES (1, {BOUNDARY})",
+    f"INSERT OR IGNORE INTO {LOG} (seq, user_id, pos) VALUES (-1, '', {BOUNDARY})",
     f"""CREATE TRIGGER IF NOT EXISTS {TRIGGER} AFTER INSERT ON user_data
         BEGIN INSERT INTO {LOG} (user_id) VALUES (NEW.user_id); END""",
 )
