@@ -143,6 +143,7 @@ PENDING = f"SELECT seq FROM {LOG} WHERE pos = 0 AND seq > %s ORDER BY seq LIMIT 
 TAKE_TURN = f"UPDATE {HEAD} SET last = last WHERE id = 1"  # locks the head row until commit
 LAST = f"SELECT last FROM {HEAD} WHERE id = 1"
 SET_LAST = f"UPDATE {HEAD} SET last = %s WHERE id = 1"
+READ_COMMITTED = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"
 
 
 def is_set_up(connection: Connection) -> bool:
@@ -340,6 +341,9 @@ class Feed:
 
     def _connect(self) -> None:
         self._connection = self._connections.enter_context(prodev_connection())
+        if engine_of(self._connection) == "mysql":
+            # No gap locks: a positioner then holds nothing a writer could wait for.
+            self._connection.cursor().execute(READ_COMMITTED)
         set_up(self._connection)
 
     def _look(self) -> list[tuple[int, dict | None]]:
