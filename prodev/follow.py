@@ -39,7 +39,8 @@ exactly commit order.
 With writers on several Galera nodes, two commits seen in the same look are
 ordered by their nodes' interleaved seqs instead.
 
-``Feed`` is the follower's side: one connection, a position, a ``wait()``
+``Feed`` is the follower's side: one connection (on MySQL in READ
+COMMITTED, so that positioning takes no gap locks), a position, a ``wait()``
 that blocks (polling with a growing pause, ten looks a second at most when
 idle) until users arrive, and a reconnect, to the first configured server
 that answers, when its server goes away.
