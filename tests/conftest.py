@@ -151,16 +151,14 @@ class _quiet:
 def run_script(
     *args: str, env: dict[str, str], timeout: float = 120, **options: object
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python args...`` in the project folder and capture its output."""
+    """Run ``python args...`` in the project folder and capture its output.
+
+    ``options`` go to subprocess.run and may override these defaults
+    (another ``cwd``, ``text=False``).
+    """
+    defaults: dict[str, object] = {"cwd": ROOT, "capture_output": True, "text": True}
     return subprocess.run(
-        [sys.executable, *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        **options,
+        [sys.executable, *args], env=env, timeout=timeout, check=False, **{**defaults, **options}
     )
 
 
