@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
+import hypothesis
 import mysql.connector
 import pytest
 
@@ -202,3 +203,11 @@ def _fresh_fallback_memory() -> Iterator[None]:
     seed._fallen_back.clear()
     yield
     seed._fallen_back.clear()
+
+
+# Hypothesis: a modest example count by default (CI included), more on demand
+# with HYPOTHESIS_PROFILE=long (README, "Tests"). No deadline: a load's time
+# depends on the shared machine, not on the example.
+hypothesis.settings.register_profile("ci", max_examples=25, deadline=None)
+hypothesis.settings.register_profile("long", max_examples=2_000, deadline=None)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
