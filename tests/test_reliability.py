@@ -178,8 +178,12 @@ LAYOUTS = {
     # name: (columns, the column MySQL must refuse, the one SQLite must refuse)
     "age DECIMAL (10,0)": (f"{KEY}, {NAME}, {EMAIL}, age DECIMAL NOT NULL", "age", None),
     "age DECIMAL(4,2)": (f"{KEY}, {NAME}, {EMAIL}, age DECIMAL(4, 2) NOT NULL", "age", None),
-    "age INT": (f"{KEY}, {NAME}, {EMAIL}, age INT NOT NULL", "age", "age"),
-    "age FLOAT": (f"{KEY}, {NAME}, {EMAIL}, age FLOAT NOT NULL", "age", "age"),
+    # SQLite stores what it is given in INT and FLOAT columns: 7.49 stays 7.49.
+    "age INT": (f"{KEY}, {NAME}, {EMAIL}, age INT NOT NULL", "age", None),
+    "age FLOAT": (f"{KEY}, {NAME}, {EMAIL}, age FLOAT NOT NULL", "age", None),
+    # ... but keeps a TEXT age as text, and makes a name like 123 a number in an INT column.
+    "age TEXT": (f"{KEY}, {NAME}, {EMAIL}, age TEXT NOT NULL", "age", "age"),
+    "name INT": (f"{KEY}, name INT NOT NULL, {EMAIL}, {AGE}", "name", "name"),
     "name VARCHAR(20)": (f"{KEY}, name VARCHAR(20) NOT NULL, {EMAIL}, {AGE}", "name", None),
     "latin1 name": (
         f"{KEY}, name VARCHAR(255) CHARACTER SET latin1 NOT NULL, {EMAIL}, {AGE}",
