@@ -37,6 +37,8 @@ SETTINGS = (
     "MYSQL_PASSWORD",
     "MYSQL_DATABASE",
     "SQLITE_PATH",
+    "SQLITE_TIMEOUT",
+    "LOAD_METHOD",
 )
 PR_CAPBSET_DROP = 24  # from <linux/prctl.h>
 SHOWN_MAX = 300  # characters an error line may spend on the values it quotes
@@ -558,25 +560,3 @@ def test_a_stray_quote_adds_to_the_bad_lines_already_found(
     assert lines[1].startswith(f"{path}: line 4: field 'age'")
     assert lines[2].startswith(f"{path}: line 5: malformed CSV")
     assert table_rows() == before
-
-
-# -------------------- the load path setting (for the round-trip property test)
-
-
-@pytest.mark.parametrize(("setting", "loads"), [("1", 1), ("0", 0)])
-def test_mysql_local_infile_setting_selects_the_load_path(
-    engine: str, db_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, setting: str, loads: int
-) -> None:
-    if engine != "mysql":
-        pytest.skip("the setting chooses between MySQL's two load paths")
-    monkeypatch.setenv("MYSQL_LOCAL_INFILE", setting)
-    reset_table(engine, db_env, f"{KEY}, {NAME}, {EMAIL}, {AGE}")
-
-    with seed.prodev_connection() as connection:
-        seed.insert_data(connection, ROOT / "user_data.csv")
-        cursor = connection.cursor()
-        cursor.execute("SHOW SESSION STATUS LIKE 'Com_load'")
-        ((_, count),) = cursor.fetchall()
-
-    assert int(count) == loads
-    assert len(table_rows()) == 1000

@@ -6,7 +6,7 @@ inside quoted fields; fields of exactly 255 characters, multi-byte included;
 ages from 0 to 999.99; a BOM or not; CRLF or LF; columns in any order;
 e-mails repeated with another case or surrounding spaces) and loads each one
 through every load path: MySQL's ``LOAD DATA LOCAL INFILE``, MySQL's batched
-inserts (``MYSQL_LOCAL_INFILE=0``) and SQLite's batched inserts. What
+inserts (``LOAD_METHOD=insert``) and SQLite's batched inserts. What
 ``stream_users()`` then yields must be what Python's ``csv`` module reads
 from the file, the first row of each user winning.
 
@@ -143,13 +143,13 @@ def expected_users(path: Path) -> list[dict]:
 
 
 LOAD_PATHS = [
-    pytest.param("sqlite", "1", id="sqlite batches"),
-    pytest.param("mysql", "1", id="mysql LOAD DATA"),
-    pytest.param("mysql", "0", id="mysql batches"),
+    pytest.param("sqlite", "insert", id="sqlite batches"),
+    pytest.param("mysql", "load-data", id="mysql LOAD DATA"),
+    pytest.param("mysql", "insert", id="mysql batches"),
 ]
 
 
-@pytest.mark.parametrize(("engine", "local_infile"), LOAD_PATHS, indirect=["engine"])
+@pytest.mark.parametrize(("engine", "method"), LOAD_PATHS, indirect=["engine"])
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(content=csv_files())
 def test_any_valid_file_streams_back_exactly_as_csv_reads_it(
@@ -157,10 +157,10 @@ def test_any_valid_file_streams_back_exactly_as_csv_reads_it(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     engine: str,
-    local_infile: str,
+    method: str,
     content: bytes,
 ) -> None:
-    monkeypatch.setenv("MYSQL_LOCAL_INFILE", local_infile)
+    monkeypatch.setenv("LOAD_METHOD", method)
     path = tmp_path / "users.csv"
     path.write_bytes(content)
 
@@ -172,7 +172,7 @@ def test_any_valid_file_streams_back_exactly_as_csv_reads_it(
         seed.insert_data(connection, path)
         if engine == "mysql":  # the setting chose the load path it names
             cursor.execute("SHOW SESSION STATUS LIKE 'Com_load'")
-            assert int(cursor.fetchall()[0][1]) == int(local_infile)
+            assert int(cursor.fetchall()[0][1]) == (method == "load-data")
         cursor.close()
 
     assert list(load("0-stream_users").stream_users()) == expected_users(path)
