@@ -3,21 +3,21 @@
 
 ``stream_users()`` runs one query and yields each row of user_data as a dict
 (``user_id``, ``name``, ``email``, ``age``) in user_id order. Rows come off
-the connection as the consumer asks for them, so memory stays flat however
-large the table. The generator owns its connection: it is closed when the
-rows run out, on an error, and when the consumer stops early (``islice``,
-``break``), without reading the rows nobody asked for.
+the connection only as the consumer asks for them, so memory stays flat
+however large the table. The generator owns its connection: the ``with``
+closes it when the rows run out, on an error, and when the consumer stops
+early (``islice``, ``break``), without reading the rows nobody asked for.
 
-The module itself is callable too, because the curriculum's driver does
-``stream_users = __import__('0-stream_users')`` and then ``stream_users()``.
+The curriculum's driver calls the module itself
+(``stream_users = __import__('0-stream_users')``, then ``stream_users()``),
+so the module is made callable too.
 """
 
-import sys
-import types
 from collections.abc import Iterator
 from itertools import islice
 
 import seed
+from prodev.curriculum import callable_module
 
 
 def stream_users() -> Iterator[dict]:
@@ -29,16 +29,7 @@ def stream_users() -> Iterator[dict]:
             yield row
 
 
-class _CallableModule(types.ModuleType):
-    def __call__(self) -> Iterator[dict]:
-        return stream_users()
-
-
-# Only when imported by name: a module loaded from a spec without being
-# registered in sys.modules keeps its plain class and its stream_users().
-if getattr(sys.modules.get(__name__), "stream_users", None) is stream_users:
-    sys.modules[__name__].__class__ = _CallableModule
+callable_module(__name__, stream_users)
 
 if __name__ == "__main__":
-    for user in islice(stream_users(), 6):
-        print(user)
+    print(*islice(stream_users(), 6), sep="\n")

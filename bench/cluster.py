@@ -6,7 +6,7 @@ measures, and prints as a markdown table:
 
 - seeding: ``seed.py`` into an empty table through node 1, and on the single
   server (wall time of the process, Python start-up included);
-- a full ``stream_users()`` read and a keyset walk (``lazy_keyset_paginate``,
+- a full ``stream_users()`` read and a keyset walk (``keyset_paginate``,
   pages of 1000) through node 2 and on the single server, median of
   ``--repeat`` runs after one untimed warm-up, alternating the two;
 - the failover gap: ``--kills`` keyset walks, each reading from one node
@@ -241,8 +241,8 @@ def full_stream() -> int:
 
 
 def keyset_walk() -> int:
-    pages = importlib.import_module("2-lazy_paginate")
-    return sum(len(page) for page in pages.lazy_keyset_paginate(PAGE_SIZE))
+    pages = importlib.import_module("5-keyset_paginate")
+    return sum(len(page) for page in pages.keyset_paginate(PAGE_SIZE))
 
 
 def median_seconds(
@@ -275,12 +275,12 @@ class Failover:
 def killed_walk(cluster: Cluster, victim: int, expected: list[str]) -> Failover:
     """Walk pages through ``victim`` first, kill it after KILL_AFTER_PAGES pages."""
     others = [cluster.node(n) for n in (victim % 3 + 1, (victim + 1) % 3 + 1)]
-    pages = importlib.import_module("2-lazy_paginate")
+    pages = importlib.import_module("5-keyset_paginate")
     ids: list[str] = []
     waits: list[float] = []
     previous = killed = None
     with using(cluster.node(victim), *others):
-        for number, page in enumerate(pages.lazy_keyset_paginate(PAGE_SIZE), start=1):
+        for number, page in enumerate(pages.keyset_paginate(PAGE_SIZE), start=1):
             arrived = time.monotonic()
             if killed is not None:
                 waits.append(arrived - previous)

@@ -7,7 +7,7 @@ test suite uses to keep the benchmark working; it writes to
 ``bench/results/quick/`` unless ``--out`` says otherwise.
 
 The server is the one the project is configured for (``MYSQL_*`` in the
-environment or ``.env``, read through ``seed.load_config``), but every
+environment or ``.env``, read through ``prodev.config.load_config``), but every
 figure runs in a database of the benchmark's own, created at the start and
 dropped at the end; ``ALX_prodev`` is never touched. Each measurement is a
 fresh subprocess (``bench/worker.py FIGURE`` for Python figures, the
@@ -38,13 +38,15 @@ from make_data import write_csv
 from report import OFFSET_MAX_ROWS, write_outputs
 
 import seed
+from prodev.config import IDENTIFIER, Config, load_config
+from prodev.schema import MYSQL_TABLE
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DEFAULT_ROWS = (10_000, 100_000, 1_000_000)
 QUICK_ROWS, QUICK_REPEAT = (2_000,), 1
 SEED = 0
-MEASURED_FILES = ("seed.py", "[0-4]-*.py", "bench")
+MEASURED_FILES = ("seed.py", "[0-9]-*.py", "prodev", "bench")
 PYTHON_FIGURES = ("stream", "batches", "pages", "ages", "avg_sql", "fetchall", "take6", "keyset")
 COLUMNS = "user_id, name, email, age"
 LOAD_CSV = (
@@ -105,7 +107,7 @@ def checked(run: Run, what: str) -> Run:
 class Server:
     """The configured MySQL server, reached with the ``mariadb``/``mysql`` client."""
 
-    config: seed.Config
+    config: Config
     database: str
     client: str
 
@@ -189,7 +191,7 @@ def measure_loads(server: Server, csv: Path, rows: int, repeat: int, samples: Sa
     The last load of each repeat is ``seed.py``'s, so the read figures that
     follow run on the table exactly as the project seeds it.
     """
-    server.execute(f"DROP TABLE IF EXISTS user_data; {seed.MYSQL_TABLE}")
+    server.execute(f"DROP TABLE IF EXISTS user_data; {MYSQL_TABLE}")
     load = LOAD_CSV.format(path=csv)
     for _ in range(repeat):
         server.execute("TRUNCATE TABLE user_data")
@@ -290,9 +292,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.out = args.out or HERE / "results" / ("quick" if args.quick else "")
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
-    if not seed.IDENTIFIER.fullmatch(args.database) or args.database.lower() in {
+    if not IDENTIFIER.fullmatch(args.database) or args.database.lower() in {
         "alx_prodev",
-        seed.load_config().database.lower(),
+        load_config().database.lower(),
         "mysql",
         "information_schema",
     }:
@@ -307,7 +309,7 @@ def stop_on_sigterm() -> None:
 
 def run(args: argparse.Namespace) -> Path:
     """Measure everything and write the outputs; return the RESULTS.md path."""
-    server = Server(seed.load_config(), args.database, find_client())
+    server = Server(load_config(), args.database, find_client())
     samples = Samples()
     averages = {}
     load_before = os.getloadavg()[0]

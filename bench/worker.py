@@ -36,7 +36,7 @@ import seed
 
 stream_users = import_module("0-stream_users").stream_users
 stream_users_in_batches = import_module("1-batch_processing").stream_users_in_batches
-paginate = import_module("2-lazy_paginate")
+paginate = import_module("5-keyset_paginate")
 ages = import_module("4-stream_ages")
 
 BATCH_SIZE = 1_000  # rows per batch and per lazy page in the memory figures
@@ -127,7 +127,7 @@ def take_six() -> dict:
 @figure("keyset")
 def walk_keyset() -> dict:
     """Per-page latencies of the keyset walk with pages of ``WALK_PAGE_SIZE``."""
-    return {"latencies": page_latencies(paginate.lazy_keyset_paginate(WALK_PAGE_SIZE))}
+    return {"latencies": page_latencies(paginate.keyset_paginate(WALK_PAGE_SIZE))}
 
 
 @figure("offset")

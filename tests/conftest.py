@@ -197,14 +197,6 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
     return True
 
 
-@pytest.fixture(autouse=True)
-def _fresh_fallback_memory() -> Iterator[None]:
-    """seed remembers dead addresses per process; each test starts without that."""
-    seed._fallen_back.clear()
-    yield
-    seed._fallen_back.clear()
-
-
 # Hypothesis: a modest example count by default (CI included), more on demand
 # with HYPOTHESIS_PROFILE=long (README, "Tests"). No deadline: a load's time
 # depends on the shared machine, not on the example.

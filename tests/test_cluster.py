@@ -55,6 +55,7 @@ TASKS = ("1-main.py", "2-main.py", "3-main.py", "4-stream_ages.py")
 WSREP_LIMITS = ("wsrep_load_data_splitting", "wsrep_max_ws_rows", "wsrep_max_ws_size")
 
 pages = load("2-lazy_paginate")
+keyset = load("5-keyset_paginate")
 
 
 # ----------------------------------------------------------------- servers
@@ -473,7 +474,7 @@ def test_keyset_walk_continues_on_another_node_when_its_node_dies(
     expected = servers["single server"].user_ids(SAMPLE_DB)
     point_at(monkeypatch, SAMPLE_DB, servers["node 2"], servers["node 3"], servers["node 1"])
 
-    walk = consume_killing(pages.lazy_keyset_paginate(50), 3, cluster, 2, SAMPLE_DB)
+    walk = consume_killing(keyset.keyset_paginate(50), 3, cluster, 2, SAMPLE_DB)
 
     assert [len(page) for page in walk.items] == [50] * (SAMPLE_ROWS // 50)
     got = [user["user_id"] for user in chain.from_iterable(walk.items)]
@@ -489,7 +490,7 @@ def test_flat_stream_over_keyset_pages_continues_when_its_node_dies(
 ) -> None:
     expected = servers["single server"].user_ids(BIG_DB)
     point_at(monkeypatch, BIG_DB, servers["node 3"], servers["node 1"], servers["node 2"])
-    users = (user for page in pages.lazy_keyset_paginate(1000) for user in page)
+    users = (user for page in keyset.keyset_paginate(1000) for user in page)
 
     walk = consume_killing(users, 2_500, cluster, 3, BIG_DB)  # mid-way through page 3
 

@@ -80,7 +80,8 @@ def test_4_stream_ages_prints_the_average_line(seeded: dict[str, str]) -> None:
 DEMOS: dict[str, Callable[[list[str]], list[str]]] = {
     "0-stream_users.py": lambda lines: lines[:6],
     "1-batch_processing.py": older_than_25,
-    "2-lazy_paginate.py": lambda lines: lines,
+    "2-lazy_paginate.py": lambda lines: lines[:5],
+    "5-keyset_paginate.py": lambda lines: lines[:5],
     "4-stream_ages.py": lambda _: [AVERAGE_LINE],
 }
 
@@ -162,3 +163,45 @@ def test_drivers_piped_into_head_exit_0_quietly(
     assert len(printed(result)) == lines
     if engine == "mysql":
         assert wait_for(lambda: open_connections() == before)
+
+
+IMPORT_PROBE = """
+import importlib, os, sqlite3, sys
+state = lambda: (dict(sqlite3.adapters), dict(sqlite3.converters), sys.excepthook,
+                 dict(os.environ), os.getcwd(), sys.stdout, sys.stderr)
+before = state()
+for name in ("prodev.config", "prodev.errors", "prodev.connections", "prodev.mysql_engine",
+             "prodev.sqlite_engine", "prodev.schema", "prodev.csvfile", "prodev.bulkload",
+             "prodev.resume", "prodev.curriculum"):
+    importlib.import_module(name)
+print("package", [a is b or a == b for a, b in zip(before, state())])
+import seed
+after_seed = state()
+print("seed", [a is b or a == b for a, b in zip(before, after_seed)])
+for name in ("0-stream_users", "1-batch_processing", "2-lazy_paginate", "4-stream_ages",
+             "5-keyset_paginate"):
+    importlib.import_module(name)
+print("lessons", [a is b or a == b for a, b in zip(after_seed, state())])
+"""
+
+
+def test_importing_changes_no_process_state_but_the_documented_excepthook() -> None:
+    result = run_script("-c", IMPORT_PROBE, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+    assert result.returncode == 0, result.stderr
+    same = [True] * 7
+    assert result.stdout.splitlines() == [
+        f"package {same}",
+        f"seed {[True, True, False, True, True, True, True]}",  # only sys.excepthook
+        f"lessons {same}",
+    ]
+
+
+def test_an_uncaught_setup_error_in_a_driver_prints_one_line() -> None:
+    env = {**os.environ, "DB_ENGINE": "mysql", "MYSQL_HOST": "127.0.0.1", "MYSQL_PORT": "1"}
+    result = run_script("1-main.py", env=env)
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: cannot reach MySQL at 127.0.0.1:1")
+    assert len(result.stderr.splitlines()) == 1

@@ -21,10 +21,12 @@ import pytest
 from conftest import admin_query, load, open_connections, run_script, wait_for
 
 import seed
+from prodev import connections
 
 stream = load("0-stream_users")
 batches = load("1-batch_processing")
 pages = load("2-lazy_paginate")
+keyset = load("5-keyset_paginate")
 ages = load("4-stream_ages")
 
 Factory = Callable[[], Iterator[object]]
@@ -34,7 +36,7 @@ PATTERNS: dict[str, Factory] = {
     "stream_users": lambda: stream.stream_users(),
     "stream_users_in_batches": lambda: batches.stream_users_in_batches(7),
     "lazy_paginate": lambda: pages.lazy_paginate(7),
-    "lazy_keyset_paginate": lambda: pages.lazy_keyset_paginate(7),
+    "keyset_paginate": lambda: keyset.keyset_paginate(7),
     "stream_user_ages": lambda: ages.stream_user_ages(),
 }
 
@@ -103,13 +105,13 @@ def settled_sessions() -> int:
 def record_connections(monkeypatch: pytest.MonkeyPatch) -> list[seed.Connection]:
     """Every connection seed opens from now on, for checking that it was closed."""
     opened: list[seed.Connection] = []
-    real = seed._open
+    real = connections.open_connection
 
     def spy(*args: object, **kwargs: object) -> seed.Connection:
         opened.append(real(*args, **kwargs))
         return opened[-1]
 
-    monkeypatch.setattr(seed, "_open", spy)
+    monkeypatch.setattr(connections, "open_connection", spy)
     return opened
 
 

@@ -36,6 +36,8 @@ import pytest
 from conftest import ROOT, load, require_mysql, run_script, server_settings, wait_for
 
 import seed
+from prodev.mysql_engine import CONNECT_TIMEOUT
+from prodev.schema import MYSQL_TABLE
 from tests.support.private_server import INSTALL_DB, MARIADBD, PrivateServer
 from tests.support.relay import Relay
 
@@ -231,7 +233,7 @@ def start_private_server(table_rows: int = 0) -> PrivateServer:
             query(server, f"GRANT ALL ON {FAULTS_DB}.* TO '{STREAMER}'@'{host}'")
         connection = mysql.connector.connect(**server.connect_args(database=FAULTS_DB))
         try:
-            connection.cursor().execute(seed.MYSQL_TABLE)
+            connection.cursor().execute(MYSQL_TABLE)
         finally:
             connection.close()
         if table_rows:
@@ -374,7 +376,7 @@ def test_a_port_that_never_greets_is_one_line_within_the_connect_timeout(
 
     line = one_line_error(run_script("seed.py", env=env, timeout=60))
 
-    assert time.monotonic() - started < seed.CONNECT_TIMEOUT + 10
+    assert time.monotonic() - started < CONNECT_TIMEOUT + 10
     assert f"127.0.0.1:{mute_port}" in line
 
 

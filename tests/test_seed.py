@@ -26,6 +26,8 @@ import pytest
 from conftest import ROOT, TEST_DB, admin_query, run_script, server_settings, table_rows
 
 import seed
+from prodev.config import load_config
+from prodev.csvfile import USER_ID_NAMESPACE
 
 SAMPLE = ROOT / "user_data.csv"
 CREATED = "Table user_data created successfully"
@@ -345,7 +347,7 @@ def varied_emails() -> list[str]:
 
 def test_user_id_is_uuid5_of_the_trimmed_lowercased_email() -> None:
     for email in varied_emails():
-        expected = str(uuid.uuid5(seed.USER_ID_NAMESPACE, email.strip().lower()))
+        expected = str(uuid.uuid5(USER_ID_NAMESPACE, email.strip().lower()))
         assert seed.user_id_for(email) == expected, email
 
 
@@ -524,7 +526,7 @@ def test_no_output_shows_the_password(
 
 
 def test_config_repr_hides_the_password() -> None:
-    config = seed.load_config({"MYSQL_PASSWORD": CANARY, "MYSQL_DATABASE": TEST_DB})
+    config = load_config({"MYSQL_PASSWORD": CANARY, "MYSQL_DATABASE": TEST_DB})
     assert config.password == CANARY
     assert CANARY not in repr(config)
     assert CANARY not in str(config)
@@ -583,9 +585,7 @@ def tricky_rows() -> list[tuple[str, str, str]]:
 def test_load_data_and_batch_paths_fill_the_same_table(
     empty_table: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with seed.prodev_connection() as connection:
-        if not seed._can_load_local(connection):
-            pytest.skip("this server forbids LOAD DATA LOCAL INFILE")
+    monkeypatch.setenv("LOAD_METHOD", "load-data")
     tricky = write_csv(tmp_path / "tricky.csv", tricky_rows())
 
     def load_both() -> tuple[seed.LoadResult, seed.LoadResult, list[tuple]]:
@@ -594,12 +594,7 @@ def test_load_data_and_batch_paths_fill_the_same_table(
 
     bulk = load_both()
     reset_table()
-    monkeypatch.setattr(seed, "_can_load_local", lambda connection: False)
-
-    def no_load_data(connection: object, spool: str) -> int:
-        raise AssertionError("the batch path must not use LOAD DATA")
-
-    monkeypatch.setattr(seed, "_load_spool", no_load_data)
+    monkeypatch.setenv("LOAD_METHOD", "insert")
     batched = load_both()
     assert batched == bulk
     assert (bulk[1].read, bulk[1].inserted) == (10, 9)

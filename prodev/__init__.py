@@ -1,0 +1,16 @@
+"""The machinery behind the lessons: configuration, engines, CSV loading.
+
+The numbered files at the top of the project teach one pattern each and get
+their connections from ``seed``; everything they need but do not teach lives
+here, one module per concern:
+
+- ``config``: the settings, read from the environment and ``.env``.
+- ``errors``: the errors a user can act on, and how they are printed.
+- ``connections``: which engine, opening and closing connections.
+- ``mysql_engine`` / ``sqlite_engine``: what each engine needs.
+- ``schema``: the database and the user_data table.
+- ``csvfile``: reading and validating the CSV file.
+- ``bulkload``: loading validated rows, all or nothing.
+- ``resume``: reconnecting a walk after its server goes away.
+- ``curriculum``: the process-level behaviour the curriculum's drivers need.
+"""

@@ -1,0 +1,126 @@
+"""The settings: where the database is and which engine to use.
+
+Settings come from the environment, with a ``.env`` file beside ``seed.py``
+filling the gaps; the file is read once per process. ``.env.example``
+documents every variable.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from prodev.errors import SetupError
+
+ROOT = Path(__file__).resolve().parent.parent
+ENGINES = ("auto", "mysql", "sqlite")
+# How seeding writes rows: LOAD DATA LOCAL INFILE where the server allows it
+# (auto), always (load-data), or batched INSERTs (insert).
+LOAD_METHODS = ("auto", "load-data", "insert")
+KEYS = (
+    "DB_ENGINE",
+    "MYSQL_HOST",
+    "MYSQL_PORT",
+    "MYSQL_HOSTS",
+    "MYSQL_USER",
+    "MYSQL_PASSWORD",
+    "MYSQL_DATABASE",
+    "SQLITE_PATH",
+    "LOAD_METHOD",
+)
+IDENTIFIER = re.compile(r"[A-Za-z0-9_]{1,64}")
+MAX_SIZE = 2**63 - 1  # largest LIMIT/OFFSET a MySQL BIGINT can carry
+
+
+@dataclass(frozen=True)
+class Config:
+    """Where to connect."""
+
+    engine: str = "auto"
+    hosts: tuple[tuple[str, int], ...] = (("127.0.0.1", 3306),)
+    user: str = "root"
+    password: str = field(default="", repr=False)
+    database: str = "ALX_prodev"
+    sqlite_path: Path = ROOT / "ALX_prodev.sqlite3"
+    load_method: str = "auto"
+
+    @property
+    def address(self) -> str:
+        """The servers tried, as ``host:port[,host:port...]``, for messages."""
+        return ",".join(f"{host}:{port}" for host, port in self.hosts)
+
+
+def load_config(environ: Mapping[str, str] | None = None) -> Config:
+    """The settings now in force: ``environ`` (default os.environ) over ``.env``."""
+    environ = os.environ if environ is None else environ
+    return _config_from(tuple((key, environ.get(key)) for key in KEYS))
+
+
+@functools.cache
+def _dotenv() -> dict[str, str | None]:
+    return dotenv_values(ROOT / ".env")
+
+
+@functools.cache
+def _config_from(environment: tuple[tuple[str, str | None], ...]) -> Config:
+    values = {**_dotenv(), **{key: value for key, value in environment if value is not None}}
+
+    def setting(key: str, default: str) -> str:
+        value = values.get(key)
+        return default if value is None or value == "" else value
+
+    engine = setting("DB_ENGINE", "auto").lower()
+    if engine not in ENGINES:
+        raise SetupError(f"DB_ENGINE={engine!r} is not valid: use one of {', '.join(ENGINES)}")
+    load_method = setting("LOAD_METHOD", "auto").lower()
+    if load_method not in LOAD_METHODS:
+        raise SetupError(
+            f"LOAD_METHOD={load_method!r} is not valid: use one of {', '.join(LOAD_METHODS)}"
+        )
+    database = setting("MYSQL_DATABASE", "ALX_prodev")
+    if not IDENTIFIER.fullmatch(database):
+        raise SetupError(
+            f"MYSQL_DATABASE={database!r} is not valid: use 1 to 64 letters, digits or underscores"
+        )
+    if values.get("MYSQL_HOSTS"):
+        hosts = tuple(
+            _parse_address(item, "MYSQL_HOSTS") for item in values["MYSQL_HOSTS"].split(",")
+        )
+    else:
+        port = setting("MYSQL_PORT", "3306")
+        hosts = (_parse_address(f"{setting('MYSQL_HOST', '127.0.0.1')}:{port}", "MYSQL_PORT"),)
+    return Config(
+        engine=engine,
+        hosts=hosts,
+        user=setting("MYSQL_USER", "root"),
+        password=values.get("MYSQL_PASSWORD") or "",
+        database=database,
+        sqlite_path=Path(setting("SQLITE_PATH", str(ROOT / f"{database}.sqlite3"))),
+        load_method=load_method,
+    )
+
+
+def _parse_address(text: str, variable: str) -> tuple[str, int]:
+    host, _, port = text.strip().rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SetupError(f"{variable}: {text.strip()!r} is not a valid host:port (port 1 to 65535)")
+    return host, int(port)
+
+
+def check_size(name: str, value: object, minimum: int = 1) -> int:
+    """Return ``value`` if it is an int in [minimum, 2**63 - 1], else raise.
+
+    The lessons call it before any connection or SQL, so a bad size or
+    offset never reaches a query.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}: {value!r}")
+    if not minimum <= value <= MAX_SIZE:
+        raise ValueError(f"{name} must be an integer from {minimum} to {MAX_SIZE}, got {value}")
+    return value

@@ -1,0 +1,123 @@
+"""The embedded engine: an SQLite file that answers like a mysql.connector connection.
+
+It is the zero-setup fallback, so it offers exactly the slice of the driver
+the lessons and the curriculum's drivers use: ``cursor(dictionary=True)``,
+``%s`` parameters, ``fetchone``/``fetchmany``/``fetchall``, iteration,
+``commit``/``rollback``, and the ``INFORMATION_SCHEMA.SCHEMATA`` query of the
+task 0 driver. Everything is set on this connection alone: no process-wide
+sqlite3 adapters or converters.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from typing import Any
+
+from prodev.config import Config
+from prodev.errors import SetupError
+from prodev.schema import exact_number
+
+
+def _exact(value: Any) -> Any:
+    # DECIMAL columns have NUMERIC affinity: SQLite keeps 67.00 as the
+    # integer 67 and 30.5 as a float, whose shortest repr is the exact
+    # two-decimal text that was stored.
+    return exact_number(repr(value).encode()) if type(value) is float else value
+
+
+def _tuple_row(_cursor: sqlite3.Cursor, row: tuple) -> tuple:
+    return tuple(map(_exact, row))
+
+
+def _bindable(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else value
+
+
+class SQLiteCursor:
+    """A sqlite3 cursor with mysql.connector's ``%s`` placeholders and dict rows."""
+
+    def __init__(self, cursor: sqlite3.Cursor, dictionary: bool) -> None:
+        self._cursor = cursor
+        self._dictionary = dictionary
+
+    def execute(self, operation: str, params: Iterable[Any] = ()) -> None:
+        self._cursor.execute(operation.replace("%s", "?"), tuple(map(_bindable, params)))
+        if self._dictionary and self._cursor.description:
+            names = self.column_names
+            self._cursor.row_factory = lambda _cursor, row: dict(
+                zip(names, map(_exact, row), strict=True)
+            )
+
+    def executemany(self, operation: str, seq_params: Iterable[Iterable[Any]]) -> None:
+        self._cursor.executemany(operation.replace("%s", "?"), seq_params)
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchmany(self, size: int = 1) -> list[Any]:
+        return self._cursor.fetchmany(size)
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._cursor)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(column[0] for column in self._cursor.description or ())
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    def close(self) -> None:
+        self._cursor.close()
+
+    def __enter__(self) -> SQLiteCursor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SQLiteConnection:
+    """An SQLite file standing in for the configured MySQL database."""
+
+    def __init__(self, config: Config) -> None:
+        self.path = config.sqlite_path
+        try:
+            self._connection = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
+            self._connection.execute("PRAGMA schema_version")  # fails now if the file is unusable
+        except sqlite3.Error as error:
+            raise SetupError(
+                f"cannot open SQLite file {self.path}: {error} (check SQLITE_PATH)"
+            ) from None
+        self._connection.row_factory = _tuple_row
+        self._connection.execute("ATTACH DATABASE ':memory:' AS INFORMATION_SCHEMA")
+        self._connection.execute("CREATE TABLE INFORMATION_SCHEMA.SCHEMATA (SCHEMA_NAME TEXT)")
+        self._connection.execute(
+            "INSERT INTO INFORMATION_SCHEMA.SCHEMATA VALUES (?)", (config.database,)
+        )
+        self._connection.commit()
+
+    def cursor(self, dictionary: bool = False, **_options: object) -> SQLiteCursor:
+        return SQLiteCursor(self._connection.cursor(), dictionary)
+
+    def commit(self) -> None:
+        self._connection.commit()
+
+    def rollback(self) -> None:
+        self._connection.rollback()
+
+    def is_connected(self) -> bool:
+        try:
+            self._connection.execute("SELECT 1")
+        except sqlite3.ProgrammingError:
+            return False
+        return True
+
+    def close(self) -> None:
+        self._connection.close()
