@@ -15,20 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, open_connections, run_script, table_rows, wait_for
+from conftest import ROOT, open_connections, run_script, settled_sessions, table_rows, wait_for
 
 KEYS = ["user_id", "name", "email", "age"]
 AVERAGE_LINE = "Average age of users: 62.38"
-
-
-def settled_sessions() -> int:
-    """Server sessions on the test database, once those still closing have gone.
-
-    A connection closed a moment ago (by a fixture, say) can linger in the
-    process list briefly; a baseline taken then would never be seen again.
-    """
-    wait_for(lambda: open_connections() == 0)
-    return open_connections()
 
 
 @pytest.fixture

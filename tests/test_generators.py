@@ -23,7 +23,15 @@ from decimal import Decimal
 from itertools import chain
 
 import pytest
-from conftest import ROOT, load, open_connections, run_script, table_rows, wait_for
+from conftest import (
+    ROOT,
+    load,
+    open_connections,
+    run_script,
+    settled_sessions,
+    table_rows,
+    wait_for,
+)
 
 import seed
 from prodev import connections
@@ -70,16 +78,6 @@ def count_calls(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> li
 
     monkeypatch.setattr(owner, name, spy)
     return calls
-
-
-def settled_sessions() -> int:
-    """Server sessions on the test database, once those still closing have gone.
-
-    A connection closed a moment ago (by a fixture, say) can linger in the
-    process list briefly; a baseline taken then would never be seen again.
-    """
-    wait_for(lambda: open_connections() == 0)
-    return open_connections()
 
 
 # ------------------------------------------------------------ 0-stream_users

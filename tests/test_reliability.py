@@ -13,7 +13,6 @@ import ctypes
 import os
 import resource
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -25,6 +24,7 @@ import pytest
 from conftest import ROOT, admin_query, load, run_script, table_rows
 
 import seed
+from tests.support.helpers import free_port, one_line_error
 
 HEADER = '"name","email","age"'
 GOOD = '"Ann Lee","ann@x.com","30"'
@@ -52,24 +52,6 @@ def write_csv(tmp_path: Path, *lines: str, header: str = HEADER, name: str = "us
     path = tmp_path / name
     path.write_bytes(("\n".join((header, *lines)) + "\n").encode())
     return path
-
-
-def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
-    """The single ``error:`` line of a run that must fail cleanly."""
-    output = result.stdout + result.stderr
-    assert result.returncode not in (0, None), output
-    assert "Traceback" not in output, output[-3000:]
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, output[-3000:]
-    assert lines[0].startswith("error: "), output[-3000:]
-    return lines[0]
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def bare_env(**settings: str) -> dict[str, str]:
@@ -457,7 +439,7 @@ def test_an_empty_variable_in_the_environment_does_not_hide_dotenv(tmp_path: Pat
     folder = project_copy(tmp_path / "project", b"DB_ENGINE=sqlite\nMYSQL_DATABASE=rel_named\n")
     # MYSQL_HOST/PORT point nowhere, so that no rule can reach a real server.
     env = bare_env(
-        MYSQL_DATABASE="", DB_ENGINE="", MYSQL_HOST="127.0.0.1", MYSQL_PORT=str(closed_port())
+        MYSQL_DATABASE="", DB_ENGINE="", MYSQL_HOST="127.0.0.1", MYSQL_PORT=str(free_port())
     )
 
     result = run_in(folder, "seed.py", env=env)
