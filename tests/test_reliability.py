@@ -462,16 +462,21 @@ def test_the_rule_for_empty_variables_is_documented() -> None:
 )
 def test_dotenv_values_are_taken_literally(tmp_path: Path, quoted: str) -> None:
     literal = str(tmp_path / "a${HOME}b$PATH.sqlite3")
-    folder = project_copy(
-        tmp_path / "project", f"DB_ENGINE=sqlite\nSQLITE_PATH={quoted.format(literal)}\n".encode()
+    password = "pw${HOME}'x"
+    dotenv = (
+        f'DB_ENGINE=sqlite\nSQLITE_PATH={quoted.format(literal)}\nMYSQL_PASSWORD="{password}"\n'
     )
+    folder = project_copy(tmp_path / "project", dotenv.encode())
     env = bare_env(HOME="/expanded-home")
 
     result = run_in(folder, "seed.py", env=env)
+    show_password = "from prodev.config import load_config; print(load_config().password)"
+    read = run_in(folder, "-c", show_password, env=env)
 
     assert result.returncode == 0, result.stderr
     assert Path(literal).exists()
     assert not (tmp_path / "a/expanded-homeb$PATH.sqlite3").exists()
+    assert read.stdout == password + "\n", "a password is sent exactly as written"
 
 
 # ------------------------------------- 11. a host name that does not resolve
