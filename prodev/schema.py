@@ -187,9 +187,9 @@ def _mysql_columns(connection: Any) -> dict[str, Column]:
 
 def _sqlite_columns(connection: Any) -> dict[str, Column]:
     with connection.cursor() as cursor:
-        cursor.execute(f"PRAGMA table_info({TABLE})")
+        cursor.execute("SELECT name, type, pk FROM pragma_table_info(%s)", (TABLE,))
         rows = cursor.fetchall()
-    keys = sum(row[5] > 0 for row in rows)
+    keys = sum(row[2] > 0 for row in rows)
     return {
         str(name).lower(): Column(
             declared=declared,
@@ -200,7 +200,7 @@ def _sqlite_columns(connection: Any) -> dict[str, Column]:
             scale=0,
             key=primary > 0 and keys == 1,
         )
-        for _, name, declared, _, _, primary in rows
+        for name, declared, primary in rows
     }
 
 
