@@ -30,7 +30,7 @@ from prodev.connections import Connection, engine_of
 from prodev.csvfile import User, read_users
 from prodev.errors import SetupError
 from prodev.mysql_engine import spool_dir
-from prodev.schema import TABLE
+from prodev.schema import TABLE, check_table
 
 BATCH_SIZE = 1_000  # rows per executemany on the batched path
 LOCK_WAIT = 600  # seconds a load waits for another load of the same table
@@ -62,8 +62,10 @@ def load_users(connection: Connection, path: Path) -> LoadResult:
 
     All or nothing: the whole file is validated inside one transaction, and
     a bad row, a lost server or an interrupt leaves the table as it was. A
-    concurrent run of the same load waits for this one to finish.
+    concurrent run of the same load waits for this one to finish. An
+    existing table that would round, cut or mangle a value is refused first.
     """
+    check_table(connection, engine_of(connection))
     with _seed_lock(connection):
         try:
             if _use_load_data(connection):

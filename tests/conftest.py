@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
+import hypothesis
 import mysql.connector
 import pytest
 
@@ -132,16 +133,14 @@ class _quiet:
 def run_script(
     *args: str, env: dict[str, str], timeout: float = 120, **options: object
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python args...`` in the project folder and capture its output."""
+    """Run ``python args...`` in the project folder and capture its output.
+
+    ``options`` go to subprocess.run and may override these defaults
+    (another ``cwd``, ``text=False``).
+    """
+    defaults: dict[str, object] = {"cwd": ROOT, "capture_output": True, "text": True}
     return subprocess.run(
-        [sys.executable, *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        **options,
+        [sys.executable, *args], env=env, timeout=timeout, check=False, **{**defaults, **options}
     )
 
 
@@ -208,3 +207,10 @@ def spawn() -> Iterator[Callable[..., subprocess.Popen[str]]]:
             process.kill()
         process.communicate(timeout=30)
 
+
+# Hypothesis: a modest example count by default (CI included), more on demand
+# with HYPOTHESIS_PROFILE=long (README, "Tests"). No deadline: a load's time
+# depends on the shared machine, not on the example.
+hypothesis.settings.register_profile("ci", max_examples=25, deadline=None)
+hypothesis.settings.register_profile("long", max_examples=2_000, deadline=None)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

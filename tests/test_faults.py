@@ -41,6 +41,7 @@ from tests.support.helpers import (
     file_rows,
     free_port,
     lesson_streams,
+    one_line_error,
     open_fds,
     write_users_csv,
 )
@@ -105,17 +106,6 @@ def point_seed_at(monkeypatch: pytest.MonkeyPatch, port: int, database: str) -> 
     """Make seed, in this process, use ``database`` at ``port``."""
     for key, value in private_settings(port, database).items():
         monkeypatch.setenv(key, value)
-
-
-def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
-    """The single stderr line of a run that must fail cleanly."""
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, output
-    assert "Traceback" not in output, output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, output
-    assert lines[0].startswith("error: "), output
-    return lines[0]
 
 
 def is_lost_connection(error: BaseException | None) -> bool:

@@ -7,6 +7,7 @@ import importlib
 import os
 import random
 import socket
+import subprocess
 import threading
 import time
 import traceback
@@ -33,6 +34,17 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    """The single ``error: ...`` line of a run that must fail cleanly (no traceback)."""
+    output = (result.stdout + result.stderr)[-3000:]  # enough to see why, even for huge output
+    assert result.returncode not in (0, None), output
+    assert "Traceback" not in result.stdout + result.stderr, output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, output
+    assert lines[0].startswith("error: "), output
+    return lines[0]
 
 
 def open_fds() -> int:
