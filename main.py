@@ -10,10 +10,12 @@ import importlib
 import os
 import runpy
 import sys
+import time
 from itertools import islice
 from pathlib import Path
 
 import seed
+from prodev import follow, produce
 
 HERE = Path(__file__).resolve().parent
 TASKS = {
@@ -50,6 +52,17 @@ def tour() -> None:
         print(" ", [user["name"] for user in page])
     print("\n4-stream_ages: the mean of every age, in constant memory")
     print(f"  Average age of users: {ages.calculate_average_age():.2f}")
+    live_tour()
+
+
+def live_tour() -> None:
+    """Follow user_data for two seconds while a producer thread inserts users."""
+    live = importlib.import_module("6-follow_users")
+    print("\n6-follow_users: users as they are committed (a producer inserts 4 a second)")
+    with follow.visiting() as now, produce.in_background(rate=4, seconds=2) as commits:
+        for position, user in islice(live.follow_positions(now), 8):
+            delay = time.monotonic() - commits.time_of(user["email"])
+            print(f"  position {position}: {user['name']}, {delay * 1000:.0f} ms after its commit")
 
 
 def main(argv: list[str] | None = None) -> int:

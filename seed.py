@@ -36,7 +36,7 @@ from prodev.connections import (
     prodev_connection,
 )
 from prodev.csvfile import user_id_for
-from prodev.errors import ConnectionLost, SetupError, report
+from prodev.errors import ConnectionLost, SetupError, printable, report
 
 __all__ = [
     "DEFAULT_CSV",
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seed: {path.name}: interrupted, nothing committed", file=sys.stderr)
         return 130  # as a shell reports a command ended by Ctrl-C
     print(
-        f"seed: {path.name}: {result.read} rows read, {result.inserted} inserted, "
+        f"seed: {printable(path.name)}: {result.read} rows read, {result.inserted} inserted, "
         f"{result.present} already present ({time.perf_counter() - started:.2f} s)"
     )
     return 0

@@ -31,187 +31,54 @@ import argparse
 import importlib
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
+from unittest.mock import patch
 
-import mysql.connector
 from make_data import write_csv
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # for seed.py and the numbered scripts
+sys.path.insert(0, str(ROOT))  # for seed.py, the numbered scripts and scripts/galera.py
 
-CLUSTER = ROOT / "scripts" / "cluster"
+from scripts.galera import (  # noqa: E402
+    Cluster,
+    ClusterError,
+    Server,
+    free_ports,
+    private_folder,
+    shared_server,
+)
+
 DATABASE = f"bench_cluster_{os.getpid()}"
 PAGE_SIZE = 1000
 KILL_AFTER_PAGES = 100
 READ_NODE = 2  # reads go through a node that did not take the load
 PORT_BASES = range(4606, 5106, 100)
-PORT_OFFSETS = (0, 10_000, 11_000, 12_000)  # client, gcomm, IST, SST (scripts/cluster)
 SEED_TIMEOUT = 3600
-SETTING_KEYS = ("DB_ENGINE", "MYSQL_HOSTS", "MYSQL_USER", "MYSQL_PASSWORD", "MYSQL_DATABASE")
 
 
 class BenchError(Exception):
     """A failure that ends the run, reported as one line."""
 
 
-@dataclass(frozen=True)
-class Server:
-    """A MySQL-protocol server: a cluster node or the single shared server."""
-
-    name: str
-    host: str
-    port: int
-    user: str = "root"
-    password: str = field(default="", repr=False)
-
-    @property
-    def address(self) -> str:
-        return f"{self.host}:{self.port}"
-
-    def settings(self, *fallbacks: Server) -> dict[str, str]:
-        """seed's configuration: this server first, then ``fallbacks``, in order."""
-        return {
-            "DB_ENGINE": "mysql",
-            "MYSQL_HOSTS": ",".join(server.address for server in (self, *fallbacks)),
-            "MYSQL_USER": self.user,
-            "MYSQL_PASSWORD": self.password,
-            "MYSQL_DATABASE": DATABASE,
-        }
-
-    def query(self, sql: str, params: tuple = (), database: str | None = None) -> list[tuple]:
-        """Run one statement (autocommit) and return its rows."""
-        connection = mysql.connector.connect(
-            host=self.host,
-            port=self.port,
-            user=self.user,
-            password=self.password,
-            database=database,
-            connection_timeout=5,
-            autocommit=True,
-        )
-        try:
-            cursor = connection.cursor()
-            cursor.execute(sql, params)
-            return cursor.fetchall() if cursor.with_rows else []
-        finally:
-            connection.close()
-
-    def drop_database(self) -> None:
-        self.query(f"DROP DATABASE IF EXISTS `{DATABASE}`")
-
-    def status(self, name: str) -> str:
-        return self.query("SHOW GLOBAL STATUS LIKE %s", (name,))[0][1]
-
-    def variable(self, name: str) -> str:
-        return self.query("SHOW GLOBAL VARIABLES LIKE %s", (name,))[0][1]
-
-    def user_ids(self) -> list[str]:
-        """Every user_id of the benchmark's table, in order, by one plain query."""
-        rows = self.query("SELECT user_id FROM user_data ORDER BY user_id", database=DATABASE)
-        return [row[0] for row in rows]
-
-
-@dataclass(frozen=True)
-class Cluster:
-    """A cluster run by scripts/cluster in ``directory`` on ``ports``."""
-
-    directory: Path
-    ports: tuple[int, ...]
-
-    def node(self, number: int) -> Server:
-        return Server(f"node {number}", "127.0.0.1", self.ports[number - 1])
-
-    def run(self, *args: str, timeout: float = 300) -> str:
-        """Run ``scripts/cluster args...`` and return what it printed."""
-        env = {
-            **os.environ,
-            "CLUSTER_DIR": str(self.directory),
-            "CLUSTER_PORTS": ",".join(map(str, self.ports)),
-        }
-        done = subprocess.run(
-            [str(CLUSTER), *args], env=env, capture_output=True, text=True, timeout=timeout
-        )
-        if done.returncode:
-            raise BenchError(f"scripts/cluster {' '.join(args)} failed: {done.stderr.strip()}")
-        return done.stdout
-
-
-# ------------------------------------------------------------------ set-up
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_ports() -> tuple[int, int, int]:
-    """Three client ports whose Galera companions are free too."""
-    for base in PORT_BASES:
-        ports = (base, base + 1, base + 2)
-        if all(port_is_free(port + offset) for port in ports for offset in PORT_OFFSETS):
-            return ports
-    raise BenchError(f"no free ports for a cluster among client ports {PORT_BASES}")
-
-
-@contextmanager
-def own_cluster(workdir: Path) -> Iterator[Cluster]:
-    """Start a cluster of the benchmark's own and stop it however the run ends."""
-    cluster = Cluster(workdir / "cluster", free_ports())
-    try:
-        print(f"starting a cluster on ports {cluster.ports} ...", file=sys.stderr)
-        cluster.run("start")
-        yield cluster
-    finally:
-        cluster.run("stop")
-
-
 def running_cluster() -> Cluster:
     """The cluster named by CLUSTER_DIR/CLUSTER_PORTS, which must be up."""
-    ports = tuple(int(p) for p in os.environ.get("CLUSTER_PORTS", "4406,4407,4408").split(","))
-    cluster = Cluster(Path(os.environ.get("CLUSTER_DIR", "/tmp/streaming-cluster")), ports)
+    cluster = Cluster.from_env()
     status = cluster.run("status")
     if status.count("state=Synced") != 3:
         raise BenchError(f"the cluster is not fully up:\n{status}")
     return cluster
 
 
-def single_server() -> Server:
-    env = os.environ.get
-    return Server(
-        "single server",
-        env("MYSQL_HOST", "127.0.0.1"),
-        int(env("MYSQL_PORT", "3306")),
-        env("MYSQL_USER", "root"),
-        env("MYSQL_PASSWORD", ""),
-    )
-
-
-@contextmanager
-def using(server: Server, *fallbacks: Server) -> Iterator[None]:
+def using(server: Server, *fallbacks: Server) -> AbstractContextManager[object]:
     """Point seed, in this process, at ``server`` (then ``fallbacks``) for a while."""
-    saved = {key: os.environ.get(key) for key in SETTING_KEYS}
-    os.environ.update(server.settings(*fallbacks))
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return patch.dict(os.environ, server.settings(DATABASE, *fallbacks))
 
 
 # ---------------------------------------------------------------- figures
@@ -219,8 +86,8 @@ def using(server: Server, *fallbacks: Server) -> Iterator[None]:
 
 def seed_seconds(server: Server, csv: Path) -> float:
     """Wall time of ``seed.py CSV`` into an empty table on ``server`` alone."""
-    server.drop_database()
-    env = {**os.environ, **server.settings()}
+    server.drop_database(DATABASE)
+    env = server.env(DATABASE)
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, str(ROOT / "seed.py"), str(csv)],
@@ -355,7 +222,7 @@ class Figures:
 
 
 def measure(cluster: Cluster, args: argparse.Namespace, workdir: Path) -> Figures:
-    single, loader, reader = single_server(), cluster.node(1), cluster.node(READ_NODE)
+    single, loader, reader = shared_server(), cluster.node(1), cluster.node(READ_NODE)
     csv = workdir / "users.csv"
     with open(csv, "w", encoding="utf-8", newline="") as out:
         write_csv(out, args.rows, 0)
@@ -373,11 +240,11 @@ def measure(cluster: Cluster, args: argparse.Namespace, workdir: Path) -> Figure
                 (f"keyset walk, pages of {PAGE_SIZE}", keyset_walk),
             )
         }
-        failed = failovers(cluster, args.kills, single.user_ids())
+        failed = failovers(cluster, args.kills, single.user_ids(DATABASE))
     finally:
-        single.drop_database()
+        single.drop_database(DATABASE)
         if args.running:
-            loader.drop_database()
+            loader.drop_database(DATABASE)
     return Figures(
         args.rows, single, loader, reader, seeds, write_set, write_set_limit, reads, failed
     )
@@ -399,15 +266,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="bench-cluster-", dir="/tmp"))
-    workdir.chmod(0o711)  # the nodes run as mysql and must reach their subfolder
+    workdir = private_folder("bench-cluster-")
     try:
         if args.running:
             print(measure(running_cluster(), args, workdir).markdown())
         else:
-            with own_cluster(workdir) as cluster:
+            cluster = Cluster(workdir / "cluster", free_ports(PORT_BASES))
+            print(f"starting a cluster on ports {cluster.ports} ...", file=sys.stderr)
+            with cluster.running():
                 print(measure(cluster, args, workdir).markdown())
-    except BenchError as error:
+    except (BenchError, ClusterError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     finally:

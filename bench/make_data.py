@@ -3,9 +3,9 @@
 
 The file has the header ``"name","email","age"``, every field quoted, ``\\n``
 between lines and no newline after the last row, like the curriculum's sample.
-Names are built from the same kind of parts as the sample (an optional title,
-first and last name, an optional suffix), ages are integers from 1 to 120, and
-every email is distinct because its local part ends with the row number.
+Names have the same kind of parts as the sample (an optional title, first and
+last name, an optional suffix), made of syllables; ages are integers from 1 to
+120, and every email is distinct because its local part ends with the row number.
 
 The same ``--rows`` and ``--seed`` always give a byte-identical file. Rows are
 generated and written in chunks, so memory stays constant at any size.
@@ -26,161 +26,33 @@ CHUNK_ROWS = 10_000
 MIN_AGE, MAX_AGE = 1, 120
 TITLE_RATE, SUFFIX_RATE, HYPHEN_RATE = 0.13, 0.11, 0.05
 
-FIRST_NAMES = (
-    "Aaron",
-    "Abel",
-    "Adrienne",
-    "Alberta",
-    "Alejandro",
-    "Alexis",
-    "Alfonso",
-    "Alice",
-    "Alma",
-    "Alonzo",
-    "Amanda",
-    "Andres",
-    "Angelina",
-    "Annette",
-    "Archie",
-    "Arlene",
-    "Armando",
-    "Aubrey",
-    "Belinda",
-    "Bernadette",
-    "Bertha",
-    "Bethany",
-    "Beverly",
-    "Blanca",
-    "Bobby",
-    "Bradley",
-    "Brittany",
-    "Calvin",
-    "Candace",
-    "Cecilia",
-    "Chelsea",
-    "Clay",
-    "Cora",
-    "Dan",
-    "Della",
-    "Delbert",
-    "Derrick",
-    "Dominic",
-    "Edmund",
-    "Elsa",
-    "Felicia",
-    "Flora",
-    "Gina",
-    "Ida",
-    "Isabel",
-    "Jerome",
-    "Jill",
-    "Johnnie",
-    "Justin",
-    "Leon",
-    "Lewis",
-    "Lillie",
-    "Marc",
-    "Maria",
-    "Miguel",
-    "Molly",
-    "Myra",
-    "Myrtle",
-    "Natalie",
-    "Regina",
-    "Rosie",
-    "Ross",
-    "Sabrina",
-    "Seth",
-    "Thelma",
-    "Tyler",
-    "Virgil",
-    "Willie",
-)
-LAST_NAMES = (
-    "Abbott",
-    "Abernathy",
-    "Abshire",
-    "Altenwerth",
-    "Anderson",
-    "Ankunding",
-    "Armstrong",
-    "Aufderhar",
-    "Bailey",
-    "Balistreri",
-    "Bartoletti",
-    "Bashirian",
-    "Batz",
-    "Bauch",
-    "Bechtelar",
-    "Bednar",
-    "Bergstrom",
-    "Bogisich",
-    "Bosco",
-    "Boyle",
-    "Brakus",
-    "Breitenberg",
-    "Buckridge",
-    "Cassin",
-    "Champlin",
-    "Christiansen",
-    "Collier",
-    "Considine",
-    "Corkery",
-    "Cremin",
-    "Crist",
-    "Cummerata",
-    "Dach",
-    "Daugherty",
-    "Deckow",
-    "Dibbert",
-    "Dickens",
-    "Donnelly",
-    "Durgan",
-    "Emard",
-    "Emmerich",
-    "Feeney",
-    "Funk",
-    "Hane",
-    "Hickle",
-    "Jacobson",
-    "Jaskolski",
-    "Jast",
-    "Kirlin",
-    "Konopelski",
-    "Kris",
-    "Kuhic",
-    "Kunde",
-    "Lakin",
-    "Lesch",
-    "Mann",
-    "Mayer",
-    "Mraz",
-    "Murray",
-    "Nolan",
-    "Pouros",
-    "Reynolds",
-    "Rohan",
-    "Runolfsdottir",
-    "Sauer",
-    "Schinner",
-    "Schmeler",
-    "Senger",
-    "Stokes",
-    "Stoltenberg",
-    "Walker",
-)
+# Names are built from syllables ("Dr. Brenai Tolumark-Vess"): a few short lists
+# give thousands of first names and millions of last names, with no digits in them.
+ONSETS = (*"bcdfghjklmnprstvwz", "br", "ch", "st", "tr")
+VOWELS = (*"aeiou", "ai", "ea", "ee", "ou")
+CODAS = ("", "", "", "", *"lmnrs", "ck", "rd", "th")
 TITLES = ("Mr.", "Dr.", "Ms.", "Mrs.", "Miss")
 SUFFIXES = ("Jr.", "Sr.", "I", "II", "III", "IV", "V", "MD", "PhD", "DDS", "DVM")
 DOMAINS = ("gmail.com", "yahoo.com", "hotmail.com")
 EMAIL_SEPARATORS = ("", ".", "_")
 
 
+def make_word(rng: random.Random, syllables: int) -> str:
+    """Return a capitalised made-up word of ``syllables`` syllables, such as ``Tolumark``."""
+    parts = (rng.choice(ONSETS) + rng.choice(VOWELS) + rng.choice(CODAS) for _ in range(syllables))
+    return "".join(parts).capitalize()
+
+
+def make_last_name(rng: random.Random) -> str:
+    return make_word(rng, rng.randint(1, 3))
+
+
 def make_name(rng: random.Random) -> str:
-    """Return a person's name such as ``Dr. Cecilia Konopelski-Lakin``."""
-    last = rng.choice(LAST_NAMES)
+    """Return a person's name such as ``Dr. Brenai Tolumark-Vess``."""
+    last = make_last_name(rng)
     if rng.random() < HYPHEN_RATE:
-        last = f"{last}-{rng.choice(LAST_NAMES)}"
-    parts = [rng.choice(FIRST_NAMES), last]
+        last = f"{last}-{make_last_name(rng)}"
+    parts = [make_word(rng, 2), last]
     if rng.random() < TITLE_RATE:
         parts.insert(0, rng.choice(TITLES))
     if rng.random() < SUFFIX_RATE:
@@ -194,8 +66,8 @@ def make_email(rng: random.Random, number: int) -> str:
     Names contain no digits, so the trailing digits are exactly ``number``.
     """
     separator = rng.choice(EMAIL_SEPARATORS)
-    last = rng.choice(LAST_NAMES) if separator else ""
-    local = f"{rng.choice(FIRST_NAMES)}{separator}{last}{number}"
+    last = make_last_name(rng) if separator else ""
+    local = f"{make_word(rng, 2)}{separator}{last}{number}"
     return f"{local}@{rng.choice(DOMAINS)}"
 
 

@@ -13,5 +13,7 @@ here, one module per concern:
 - ``csvfile``: reading and validating the CSV file.
 - ``bulkload``: loading validated rows, all or nothing.
 - ``resume``: reconnecting a walk after its server goes away.
+- ``follow``: following user_data live (a change log fed by a trigger).
+- ``produce``: simulated arrivals, synthetic users at a steady rate.
 - ``curriculum``: the process-level behaviour the curriculum's drivers need.
 """

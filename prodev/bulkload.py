@@ -37,7 +37,7 @@ from prodev.config import load_config
 from prodev.connections import Connection, engine_of
 from prodev.csvfile import NotStrict, User, read_users, strict_blocks, user_id_for
 from prodev.errors import SetupError
-from prodev.schema import TABLE
+from prodev.schema import TABLE, check_table
 
 BATCH_SIZE = 1_000  # rows per executemany on the batched path, and per spool block
 LOCK_WAIT = 600  # seconds a load waits for another load of the same table
@@ -76,8 +76,10 @@ def load_users(connection: Connection, path: Path) -> LoadResult:
 
     All or nothing: the whole file is validated inside one transaction, and
     a bad row, a lost server or an interrupt leaves the table as it was. A
-    concurrent run of the same load waits for this one to finish.
+    concurrent run of the same load waits for this one to finish. An
+    existing table that would round, cut or mangle a value is refused first.
     """
+    check_table(connection, engine_of(connection))
     with _seed_lock(connection):
         try:
             if _use_load_data(connection):

@@ -2,7 +2,11 @@
 
 Settings come from the environment, with a ``.env`` file beside ``seed.py``
 filling the gaps; the file is read once per process. ``.env.example``
-documents every variable.
+documents every variable. Two rules keep a setting from quietly meaning
+something else: an empty value counts as unset wherever it is (an exported
+``MYSQL_DATABASE=`` does not hide the database ``.env`` names), and ``.env``
+is read literally, without ``${VAR}`` expansion, so a password is sent as
+written.
 """
 
 from __future__ import annotations
@@ -33,8 +37,12 @@ KEYS = (
     "MYSQL_DATABASE",
     "SQLITE_PATH",
     "LOAD_METHOD",
+    "SQLITE_TIMEOUT",
 )
 IDENTIFIER = re.compile(r"[A-Za-z0-9_]{1,64}")
+# ASCII digits only: str.isdigit() also accepts "²", which int() then rejects.
+PORT = re.compile(r"[0-9]{1,5}")
+SECONDS = re.compile(r"[0-9]{1,6}(\.[0-9]+)?")
 MAX_SIZE = 2**63 - 1  # largest LIMIT/OFFSET a MySQL BIGINT can carry
 
 
@@ -49,6 +57,7 @@ class Config:
     database: str = "ALX_prodev"
     sqlite_path: Path = ROOT / "ALX_prodev.sqlite3"
     load_method: str = "auto"
+    sqlite_timeout: float = 60.0  # seconds to wait for another process's lock
 
     @property
     def address(self) -> str:
@@ -64,16 +73,23 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
 
 @functools.cache
 def _dotenv() -> dict[str, str | None]:
-    return dotenv_values(ROOT / ".env")
+    path = ROOT / ".env"
+    try:
+        # interpolate=False: "${HOME}" in a password is those seven characters.
+        return dotenv_values(path, interpolate=False, encoding="utf-8")
+    except UnicodeDecodeError as error:
+        line = error.object[: error.start].count(b"\n") + 1  # never the bytes: a password
+        raise SetupError(f"{path}: line {line} is not UTF-8 text: save the file as UTF-8") from None
 
 
 @functools.cache
 def _config_from(environment: tuple[tuple[str, str | None], ...]) -> Config:
-    values = {**_dotenv(), **{key: value for key, value in environment if value is not None}}
+    # Empty or missing counts as unset, in .env and in the environment alike;
+    # a value in the environment wins over one in .env.
+    values = {key: value for key, value in (*_dotenv().items(), *environment) if value}
 
     def setting(key: str, default: str) -> str:
-        value = values.get(key)
-        return default if value is None or value == "" else value
+        return values.get(key, default)
 
     engine = setting("DB_ENGINE", "auto").lower()
     if engine not in ENGINES:
@@ -88,29 +104,42 @@ def _config_from(environment: tuple[tuple[str, str | None], ...]) -> Config:
         raise SetupError(
             f"MYSQL_DATABASE={database!r} is not valid: use 1 to 64 letters, digits or underscores"
         )
-    if values.get("MYSQL_HOSTS"):
-        hosts = tuple(
-            _parse_address(item, "MYSQL_HOSTS") for item in values["MYSQL_HOSTS"].split(",")
-        )
+    if "MYSQL_HOSTS" in values:
+        hosts = tuple(_parse_address(item) for item in values["MYSQL_HOSTS"].split(","))
     else:
-        port = setting("MYSQL_PORT", "3306")
-        hosts = (_parse_address(f"{setting('MYSQL_HOST', '127.0.0.1')}:{port}", "MYSQL_PORT"),)
+        hosts = ((setting("MYSQL_HOST", "127.0.0.1"), _port(setting("MYSQL_PORT", "3306"))),)
+    timeout = setting("SQLITE_TIMEOUT", "60")
+    if not SECONDS.fullmatch(timeout):
+        raise SetupError(f"SQLITE_TIMEOUT={timeout!r} is not valid: give a number of seconds")
     return Config(
         engine=engine,
         hosts=hosts,
         user=setting("MYSQL_USER", "root"),
-        password=values.get("MYSQL_PASSWORD") or "",
+        password=setting("MYSQL_PASSWORD", ""),
         database=database,
         sqlite_path=Path(setting("SQLITE_PATH", str(ROOT / f"{database}.sqlite3"))),
         load_method=load_method,
+        sqlite_timeout=float(timeout),
     )
 
 
-def _parse_address(text: str, variable: str) -> tuple[str, int]:
-    host, _, port = text.strip().rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise SetupError(f"{variable}: {text.strip()!r} is not a valid host:port (port 1 to 65535)")
+def _parse_address(item: str) -> tuple[str, int]:
+    host, _, port = item.strip().rpartition(":")
+    if not host or not _valid_port(port):
+        raise SetupError(
+            f"MYSQL_HOSTS: {item.strip()!r} is not a valid host:port (port 1 to 65535)"
+        )
     return host, int(port)
+
+
+def _port(text: str) -> int:
+    if not _valid_port(text):
+        raise SetupError(f"MYSQL_PORT={text!r} is not valid: use a port number from 1 to 65535")
+    return int(text)
+
+
+def _valid_port(text: str) -> bool:
+    return bool(PORT.fullmatch(text)) and 0 < int(text) < 65536
 
 
 def check_size(name: str, value: object, minimum: int = 1) -> int:

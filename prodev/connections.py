@@ -25,7 +25,12 @@ from prodev import mysql_engine
 from prodev.config import Config, load_config
 from prodev.errors import ConnectionLost, SetupError
 from prodev.mysql_engine import LOST, UNREACHABLE
+from prodev.schema import unusable_table
 from prodev.sqlite_engine import SQLiteConnection
+
+# Unknown column (1054), no such table (1146): the table is not the one
+# seed.py creates, and the fix is the user's, not a traceback's.
+UNUSABLE_TABLE = {1054, 1146}
 
 Connection = Any  # a mysql.connector connection or an SQLiteConnection
 
@@ -133,6 +138,9 @@ def prodev_connection() -> Iterator[Connection]:
         # "Connection not available", without an errno: ask the connection.
         if error.errno in LOST or not connection.is_connected():
             raise ConnectionLost(f"lost the connection to MySQL: {error.msg}") from error
+        if error.errno in UNUSABLE_TABLE:
+            where = f"database {load_config().database}"
+            raise SetupError(unusable_table(where, error.msg)) from None
         raise
     finally:
         close_connection(connection)

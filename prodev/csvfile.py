@@ -17,15 +17,19 @@ from collections.abc import Iterator, Sequence
 from hashlib import sha1
 from operator import itemgetter
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TextIO
 
-from prodev.errors import SetupError
+from prodev.errors import SetupError, printable, shown
 from prodev.schema import EMAIL_MAX, NAME_MAX
 
 COLUMNS = ("name", "email", "age")
 LIMITS = {"name": NAME_MAX, "email": EMAIL_MAX}
-AGE_PATTERN = re.compile(r"\d{1,3}(\.\d{1,2})?")  # fits DECIMAL(5, 2), >= 0
+# ASCII digits only: \d would also take "١٢" (Arabic-Indic), which no column stores.
+AGE_PATTERN = re.compile(r"[0-9]{1,3}(\.[0-9]{1,2})?")  # fits DECIMAL(5, 2), >= 0
 ERRORS_SHOWN = 5  # bad lines named before the rest are only counted
+# The longest header line read: a valid one is three names, and reading a
+# 30 MB one whole, then splitting it, would take a gigabyte.
+HEADER_MAX = 1 << 20
 USER_ID_NAMESPACE = uuid.UUID("7d4bd4b6-6c57-4a43-9f61-2f0c3f0e5a11")
 _NAMESPACE_BYTES = USER_ID_NAMESPACE.bytes
 _UUID_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
@@ -75,14 +79,14 @@ def problem(values: Sequence[str]) -> str | None:
         if not value.strip():
             return f"field {column!r} is empty"
         if "\x00" in value:
-            return f"field {column!r} contains a NUL byte: {value!r}"
+            return f"field {column!r} contains a NUL byte: {shown(value)}"
         if not value.isascii() and not _is_utf8(value):
-            return f"field {column!r} is not valid UTF-8: {value!r}"
+            return f"field {column!r} is not valid UTF-8: {shown(value)}"
         if len(value) > LIMITS.get(column, len(value)):
-            return f"field {column!r} is longer than {LIMITS[column]} characters: {value[:40]!r}..."
+            return f"field {column!r} is longer than {LIMITS[column]} characters: {shown(value)}"
     age = values[2]
     if not AGE_PATTERN.fullmatch(age):
-        return f"field 'age' is not an age from 0 to 999.99 with at most two decimals: {age!r}"
+        return f"field 'age' is not an age from 0 to 999.99 with at most two decimals: {shown(age)}"
     return None
 
 
@@ -99,67 +103,98 @@ def read_users(path: Path) -> Iterator[User]:
 
     Every row is checked; bad rows are collected rather than yielded, and once
     the file is read a SetupError names the first few (file, line, field,
-    value) and counts the rest. A consumer that commits only after this
-    generator is exhausted therefore commits nothing from a bad file.
+    value) and counts the rest. A record the csv module cannot parse (a stray
+    quote) ends the reading and is added to that list. A consumer that commits
+    only after this generator is exhausted therefore commits nothing from a
+    bad file.
     """
+    where = printable(path)
     errors: list[str] = []
     bad_lines = 0
-    for line, values in _records(path):
-        wrong = problem(values)
-        if wrong is None:
-            name, email, age = values
-            yield User(user_id_for(email), name, email, age)
-            continue
+    try:
+        for line, values in _records(path, where):
+            wrong = problem(values)
+            if wrong is None:
+                name, email, age = values
+                yield User(user_id_for(email), name, email, age)
+                continue
+            bad_lines += 1
+            if len(errors) < ERRORS_SHOWN:
+                errors.append(f"{where}: line {line}: {wrong}")
+    except _Malformed as broken:
         bad_lines += 1
         if len(errors) < ERRORS_SHOWN:
-            errors.append(f"{path}: line {line}: {wrong}")
+            errors.append(f"{where}: line {broken.line}: malformed CSV: {broken.reason}")
     if bad_lines:
         more = bad_lines - len(errors)
         raise SetupError(
-            "\n".join(errors + ([f"{path}: and {more} more bad lines"] if more else []))
+            "\n".join(errors + ([f"{where}: and {more} more bad lines"] if more else []))
         )
 
 
-def _records(path: Path) -> Iterator[tuple[int, Sequence[str]]]:
+class _Malformed(Exception):
+    """The csv module gave up on the record that starts at ``line``."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(line, reason)
+        self.line = line
+        self.reason = reason
+
+
+def _records(path: Path, where: str) -> Iterator[tuple[int, Sequence[str]]]:
     """Yield (first line number, (name, email, age)) for each data record.
 
     A record with the wrong number of fields is yielded as it is, for problem().
     """
     if path.is_dir():
-        raise SetupError(f"{path}: is a directory, not a CSV file")
+        raise SetupError(f"{where}: is a directory, not a CSV file")
     try:
         # surrogateescape keeps undecodable bytes, so problem() can name the line.
         handle = open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")  # noqa: SIM115
     except OSError as error:
-        raise SetupError(f"{path}: cannot open: {error.strerror}") from None
+        raise SetupError(f"{where}: cannot open: {error.strerror}") from None
     with handle:
+        pick = itemgetter(*_column_order(where, _header(handle, where)))
         reader = csv.reader(handle, strict=True)
-        line = 1
+        line = 2
         try:
-            header = next(reader, None)
-            if header is None:
-                raise SetupError(
-                    f'{path}: the file is empty; expected a header "name","email","age"'
-                )
-            pick = itemgetter(*_column_order(path, header))
-            line = reader.line_num + 1
             for fields in reader:
                 if fields:  # a blank line (often the last one) carries no user
                     yield line, pick(fields) if len(fields) == len(COLUMNS) else fields
-                line = reader.line_num + 1
+                line = reader.line_num + 2  # line_num counts from the line after the header
         except csv.Error as error:
             # line is where the broken record starts; a stray quote can make
             # the csv module give up many lines later.
-            raise SetupError(f"{path}: line {line}: malformed CSV: {error}") from None
+            raise _Malformed(line, str(error)) from None
 
 
-def _column_order(path: Path, header: list[str]) -> list[int]:
+def _header(handle: TextIO, where: str) -> list[str]:
+    """The fields of the first line, read in bounded memory however long it is."""
+    first = handle.readline(HEADER_MAX + 1)
+    if not first:
+        raise SetupError(f'{where}: the file is empty; expected a header "name","email","age"')
+    if len(first) > HEADER_MAX:
+        raise SetupError(
+            f"{where}: line 1: the header is longer than {HEADER_MAX:,} characters; "
+            f'expected "name","email","age": {shown(first)}'
+        )
+    try:
+        return next(csv.reader([first], strict=True), [])
+    except csv.Error as error:
+        raise SetupError(f"{where}: line 1: malformed CSV header: {error}") from None
+
+
+def _column_order(where: str, header: list[str]) -> list[int]:
     """Positions of name, email and age in the header, which may list them in any order."""
     columns = [name.strip().lower() for name in header]
     if sorted(columns) != sorted(COLUMNS):
+        listed = header[: len(COLUMNS) + 2]
+        found = ", ".join(map(shown, listed)) or "nothing"
+        if len(header) > len(listed):
+            found += f", ... ({len(header):,} columns)"
         raise SetupError(
-            f"{path}: line 1: the header must name the columns name, email, age once each "
-            f"(in any order, nothing else); found: {', '.join(header) or 'nothing'}"
+            f"{where}: line 1: the header must name the columns name, email, age once each "
+            f"(in any order, nothing else); found: {found}"
         )
     return [columns.index(name) for name in COLUMNS]
 

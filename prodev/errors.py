@@ -1,6 +1,13 @@
-"""The errors a user can act on, and the one line each is printed as."""
+"""The errors a user can act on, and the one line each is printed as.
+
+Values from outside (a CSV field, a header, a file name) reach an error line
+only through ``shown`` or ``printable``: quoted or escaped, so no control
+character reaches the terminal, and cut, so a huge value gives a short line.
+"""
 
 import sys
+
+SHOWN_CHARS = 40  # characters of a value an error line quotes
 
 
 class SetupError(Exception):
@@ -18,3 +25,20 @@ class ConnectionLost(SetupError):
 def report(error: SetupError) -> None:
     """Print ``error`` as the entry points do: ``error: <message>`` on stderr."""
     print(f"error: {error}", file=sys.stderr)
+
+
+def shown(value: str) -> str:
+    """``value`` for an error line: repr-quoted, cut after SHOWN_CHARS characters."""
+    if len(value) <= SHOWN_CHARS:
+        return repr(value)
+    return f"{value[:SHOWN_CHARS]!r}... ({len(value):,} characters)"
+
+
+def printable(text: object) -> str:
+    """A path or name as it can be printed on any terminal and encoding.
+
+    Printable text is left as it is; otherwise control characters and bytes
+    that are not UTF-8 (a file name can hold any) are backslash-escaped.
+    """
+    text = str(text)
+    return text if text.isprintable() else repr(text)[1:-1]

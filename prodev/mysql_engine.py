@@ -29,10 +29,11 @@ CONNECT_TIMEOUT = 5  # seconds; a dead address must not hang any entry point
 # Seconds a read or write may wait on a server that has gone silent (frozen,
 # packets dropped); longer than a large LOAD DATA's final reply.
 IO_TIMEOUT = 30
-# "Can't connect" (2003) and "can't connect through socket" (2002): nothing
-# answered. Anything else means a server answered and refused, which must
-# never be hidden by a silent switch to SQLite.
-UNREACHABLE = {2002, 2003}
+# "Can't connect" (2003), "can't connect through socket" (2002) and "unknown
+# host" (2005, the name does not resolve): nothing answered. Anything else
+# means a server answered and refused, which must never be hidden by a silent
+# switch to SQLite.
+UNREACHABLE = {2002, 2003, 2005}
 # Server gone away (2006), lost during a query (2013), lost (2055).
 LOST = {2006, 2013, 2055}
 DECIMALS_REMEMBERED = 10_000  # distinct DECIMAL values cached per connection

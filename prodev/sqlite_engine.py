@@ -16,8 +16,11 @@ from decimal import Decimal
 from typing import Any
 
 from prodev.config import Config
-from prodev.errors import SetupError
-from prodev.schema import exact_number
+from prodev.errors import SetupError, printable
+from prodev.schema import exact_number, unusable_table
+
+# sqlite3's fetchmany takes a C int; larger sizes are fetched in pieces this big.
+FETCH_MAX = 2**31 - 1
 
 
 def _exact(value: Any) -> Any:
@@ -35,15 +38,39 @@ def _bindable(value: Any) -> Any:
     return str(value) if isinstance(value, Decimal) else value
 
 
-class SQLiteCursor:
-    """A sqlite3 cursor with mysql.connector's ``%s`` placeholders and dict rows."""
+def _explain(error: sqlite3.Error, path: object, timeout: float) -> str:
+    """One line for a failure of the SQLite file, with what to do about it."""
+    text = str(error)
+    if text.startswith(("no such column", "no such table")):
+        return unusable_table(f"SQLite file {printable(path)}", text)
+    if "locked" in text:
+        hint = f"another process held it for {timeout:g} s: try again, or raise SQLITE_TIMEOUT"
+    elif "readonly" in text or "unable to open" in text:
+        hint = "check that the file and its folder are writable, or set SQLITE_PATH"
+    elif "full" in text or "I/O" in text:
+        hint = "is the disk full? free some space, or set SQLITE_PATH elsewhere"
+    else:
+        hint = "check SQLITE_PATH"
+    return f"SQLite file {printable(path)}: {text} ({hint})"
 
-    def __init__(self, cursor: sqlite3.Cursor, dictionary: bool) -> None:
+
+class SQLiteCursor:
+    """A sqlite3 cursor with mysql.connector's ``%s`` placeholders and dict rows.
+
+    A failure of the file itself (read-only, locked, disk full, a table
+    without the expected columns) raises SetupError with one line.
+    """
+
+    def __init__(self, cursor: sqlite3.Cursor, dictionary: bool, owner: SQLiteConnection) -> None:
         self._cursor = cursor
         self._dictionary = dictionary
+        self._owner = owner
 
     def execute(self, operation: str, params: Iterable[Any] = ()) -> None:
-        self._cursor.execute(operation.replace("%s", "?"), tuple(map(_bindable, params)))
+        try:
+            self._cursor.execute(operation.replace("%s", "?"), tuple(map(_bindable, params)))
+        except sqlite3.OperationalError as error:
+            raise self._owner.failure(error) from None
         if self._dictionary and self._cursor.description:
             names = self.column_names
             self._cursor.row_factory = lambda _cursor, row: dict(
@@ -51,13 +78,22 @@ class SQLiteCursor:
             )
 
     def executemany(self, operation: str, seq_params: Iterable[Iterable[Any]]) -> None:
-        self._cursor.executemany(operation.replace("%s", "?"), seq_params)
+        try:
+            self._cursor.executemany(operation.replace("%s", "?"), seq_params)
+        except sqlite3.OperationalError as error:
+            raise self._owner.failure(error) from None
 
     def fetchone(self) -> Any:
         return self._cursor.fetchone()
 
     def fetchmany(self, size: int = 1) -> list[Any]:
-        return self._cursor.fetchmany(size)
+        """Up to ``size`` rows, for any size up to 2**63 - 1, as on MySQL."""
+        rows: list[Any] = []
+        while (wanted := min(size - len(rows), FETCH_MAX)) and (
+            more := self._cursor.fetchmany(wanted)
+        ):
+            rows += more
+        return rows
 
     def fetchall(self) -> list[Any]:
         return self._cursor.fetchall()
@@ -88,12 +124,17 @@ class SQLiteConnection:
 
     def __init__(self, config: Config) -> None:
         self.path = config.sqlite_path
+        self.timeout = config.sqlite_timeout
         try:
-            self._connection = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
+            self._connection = sqlite3.connect(
+                self.path, timeout=self.timeout, check_same_thread=False
+            )
             self._connection.execute("PRAGMA schema_version")  # fails now if the file is unusable
         except sqlite3.Error as error:
+            if "locked" in str(error):
+                raise self.failure(error) from None
             raise SetupError(
-                f"cannot open SQLite file {self.path}: {error} (check SQLITE_PATH)"
+                f"cannot open SQLite file {printable(self.path)}: {error} (check SQLITE_PATH)"
             ) from None
         self._connection.row_factory = _tuple_row
         self._connection.execute("ATTACH DATABASE ':memory:' AS INFORMATION_SCHEMA")
@@ -104,10 +145,17 @@ class SQLiteConnection:
         self._connection.commit()
 
     def cursor(self, dictionary: bool = False, **_options: object) -> SQLiteCursor:
-        return SQLiteCursor(self._connection.cursor(), dictionary)
+        return SQLiteCursor(self._connection.cursor(), dictionary, self)
 
     def commit(self) -> None:
-        self._connection.commit()
+        try:
+            self._connection.commit()
+        except sqlite3.OperationalError as error:
+            raise self.failure(error) from None
+
+    def failure(self, error: sqlite3.Error) -> SetupError:
+        """The one-line SetupError for ``error``, a failure of this file."""
+        return SetupError(_explain(error, self.path, self.timeout))
 
     def rollback(self) -> None:
         self._connection.rollback()

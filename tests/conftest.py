@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
+import hypothesis
 import mysql.connector
 import pytest
 
@@ -25,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import seed  # noqa: E402  (needs ROOT on sys.path)
+from scripts.galera import shared_server  # noqa: E402
 
 TEST_DB = f"test_streaming_{os.getpid()}"
 ENGINES = ("mysql", "sqlite")
@@ -41,29 +43,9 @@ def server_settings() -> dict[str, str]:
     }
 
 
-def admin_connection(database: str | None = None) -> mysql.connector.MySQLConnection:
-    """A plain connection to the shared server, for setting up and inspecting."""
-    settings = server_settings()
-    return mysql.connector.connect(
-        host=settings["MYSQL_HOST"],
-        port=int(settings["MYSQL_PORT"]),
-        user=settings["MYSQL_USER"],
-        password=settings["MYSQL_PASSWORD"],
-        database=database,
-        connection_timeout=5,
-        autocommit=True,
-    )
-
-
 def admin_query(sql: str, params: tuple = (), database: str | None = TEST_DB) -> list[tuple]:
     """Run one statement on the shared server and return its rows."""
-    connection = admin_connection(database)
-    try:
-        cursor = connection.cursor()
-        cursor.execute(sql, params)
-        return cursor.fetchall() if cursor.with_rows else []
-    finally:
-        connection.close()
+    return shared_server().query(sql, params, database)
 
 
 @pytest.fixture(scope="session")
@@ -151,16 +133,14 @@ class _quiet:
 def run_script(
     *args: str, env: dict[str, str], timeout: float = 120, **options: object
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python args...`` in the project folder and capture its output."""
+    """Run ``python args...`` in the project folder and capture its output.
+
+    ``options`` go to subprocess.run and may override these defaults
+    (another ``cwd``, ``text=False``).
+    """
+    defaults: dict[str, object] = {"cwd": ROOT, "capture_output": True, "text": True}
     return subprocess.run(
-        [sys.executable, *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        **options,
+        [sys.executable, *args], env=env, timeout=timeout, check=False, **{**defaults, **options}
     )
 
 
@@ -196,3 +176,41 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
             return False
         time.sleep(0.05)
     return True
+
+
+def settled_sessions() -> int:
+    """Server sessions on the test database, once those still closing have gone.
+
+    A connection closed a moment ago (by a fixture, say) can linger in the
+    process list briefly; a baseline taken then would never be seen again.
+    """
+    wait_for(lambda: open_connections() == 0)
+    return open_connections()
+
+
+@pytest.fixture
+def spawn() -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """Start ``python args...`` in the project folder; whatever still runs is killed after."""
+    processes: list[subprocess.Popen[str]] = []
+
+    def start(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            [sys.executable, *args], cwd=ROOT, env=env, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=30)
+
+
+# Hypothesis: a modest example count by default (CI included), more on demand
+# with HYPOTHESIS_PROFILE=long (README, "Tests"). No deadline: a load's time
+# depends on the shared machine, not on the example.
+hypothesis.settings.register_profile("ci", max_examples=25, deadline=None)
+hypothesis.settings.register_profile("long", max_examples=2_000, deadline=None)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -10,39 +10,38 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_script, table_rows, wait_for
+from conftest import run_script, table_rows, wait_for
+
+from tests.support.helpers import write_users_csv
 
 only_mysql = pytest.mark.parametrize("engine", ["mysql"], indirect=True)
 pytestmark = only_mysql
 
 
 def write_users(path: Path, rows: int, extra: str = "") -> Path:
-    """A CSV in the sample's strict form with ``rows`` users, then ``extra`` lines."""
-    with open(path, "w", encoding="utf-8", newline="") as out:
-        out.write('"name","email","age"')
-        for number in range(rows):
-            out.write(f'\n"User {number} Smith","user.{number}@example.org","{number % 120}"')
+    """A CSV in the sample's strict form with ``rows`` users, then the ``extra`` line."""
+    write_users_csv(path, rows)
+    with open(path, "a", encoding="utf-8", newline="") as out:
         out.write(extra)
     return path
 
 
-def seed_process(csv: Path, env: dict[str, str]) -> subprocess.Popen[str]:
-    """``seed.py csv`` started in the background, once it is reading ``csv``."""
-    process = subprocess.Popen(
-        [sys.executable, "seed.py", str(csv)],
-        cwd=ROOT,
-        env=env,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert wait_for(lambda: reading(process.pid, csv), timeout=60), "seed.py never read the file"
-    return process
+@pytest.fixture
+def seed_process(
+    spawn: Callable[..., subprocess.Popen[str]],
+) -> Callable[[Path, dict[str, str]], subprocess.Popen[str]]:
+    """Start ``seed.py csv`` in the background; returns once it is reading ``csv``."""
+
+    def start(csv: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+        process = spawn("seed.py", str(csv), env=env)
+        assert wait_for(lambda: reading(process.pid, csv), timeout=60), "seed.py never read it"
+        return process
+
+    return start
 
 
 def reading(pid: int, csv: Path) -> bool:
@@ -102,7 +101,7 @@ def test_the_fast_reader_loads_what_the_ordinary_reader_loads(
     fast = table_rows()
     # An unquoted last line is valid but not strict: the whole file goes the
     # ordinary way.
-    ordinary = write_users(tmp_path / "ordinary.csv", 30_000, "\nZed Last,zed@example.org,30.5")
+    ordinary = write_users(tmp_path / "ordinary.csv", 30_000, "Zed Last,zed@example.org,30.5\n")
     done = run_script("seed.py", str(ordinary), env=empty_table)
     assert done.returncode == 0, done.stderr
     assert "30000 already present" in done.stdout
@@ -115,7 +114,7 @@ def test_the_fast_reader_loads_what_the_ordinary_reader_loads(
 def test_a_bad_line_after_many_strict_ones_is_named_and_nothing_is_loaded(
     empty_table: dict[str, str], tmp_path: Path
 ) -> None:
-    csv = write_users(tmp_path / "late.csv", 30_000, '\n"Late Bad","late@example.org","1000"')
+    csv = write_users(tmp_path / "late.csv", 30_000, '"Late Bad","late@example.org","1000"\n')
     done = run_script("seed.py", str(csv), env=empty_table)
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
@@ -186,7 +185,7 @@ def test_a_failing_sort_is_one_error_line(private_tmp: dict[str, str], tmp_path:
 
 
 def test_ctrl_c_during_a_seed_is_one_line_and_commits_nothing(
-    private_tmp: dict[str, str], big_csv: Path
+    private_tmp: dict[str, str], big_csv: Path, seed_process: Callable
 ) -> None:
     process = seed_process(big_csv, private_tmp)
     process.send_signal(signal.SIGINT)
@@ -203,7 +202,7 @@ def test_ctrl_c_during_a_seed_is_one_line_and_commits_nothing(
 
 @pytest.mark.parametrize("kill", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 def test_a_seed_killed_midway_leaves_no_files_and_no_sort_running(
-    private_tmp: dict[str, str], big_csv: Path, kill: signal.Signals
+    private_tmp: dict[str, str], big_csv: Path, kill: signal.Signals, seed_process: Callable
 ) -> None:
     process = seed_process(big_csv, private_tmp)
     assert wait_for(lambda: children(process.pid), timeout=30), "no sort started"

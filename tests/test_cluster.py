@@ -19,35 +19,47 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import tempfile
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from itertools import chain
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-import mysql.connector
 import pytest
-from conftest import ROOT, load, require_mysql, run_script, server_settings, wait_for
+from conftest import ROOT, load, require_mysql, run_script, wait_for
 
 import seed
+from prodev import follow
+from prodev.produce import INSERT
+from scripts.galera import (
+    Cluster,
+    Server,
+    free_ports,
+    missing_programs,
+    private_folder,
+    shared_server,
+)
+from tests.support.helpers import (
+    Writers,
+    check_exactly_once_in_commit_order,
+    direct_connection,
+    follow_until,
+)
 
 T = TypeVar("T")
 
-GALERA = Path("/usr/lib/galera/libgalera_smm.so")
-CLUSTER = ROOT / "scripts" / "cluster"
 NODES = (1, 2, 3)
 PORT_BASES = range(4506, 5006, 100)  # candidate client ports of node 1
-PORT_OFFSETS = (0, 10_000, 11_000, 12_000)  # client, gcomm, IST, SST (scripts/cluster)
-START_TIMEOUT = 240  # seconds for `scripts/cluster start`, which gives up after 150
+START_TIMEOUT = 150  # seconds for `scripts/cluster start` to see every node Synced
 FAILOVER_LIMIT = 10.0  # seconds a walk may wait for its first item from another node
 
 PREFIX = f"test_cluster_{os.getpid()}"
 SAMPLE_DB = f"{PREFIX}_sample"  # the curriculum's 1,000 users
 BIG_DB = f"{PREFIX}_big"  # BIG_ROWS generated users
+FOLLOW_DB = f"{PREFIX}_follow"  # written and followed live
 DATABASES = (SAMPLE_DB, BIG_DB)
 SAMPLE_ROWS, BIG_ROWS, LARGER_ROWS = 1_000, 10_000, 25_000
 LOAD_DATA_SPLIT = 10_000  # rows per commit if wsrep_load_data_splitting were ON
@@ -58,145 +70,13 @@ pages = load("2-lazy_paginate")
 keyset = load("5-keyset_paginate")
 
 
-# ----------------------------------------------------------------- servers
-
-
-@dataclass(frozen=True)
-class Server:
-    """One MySQL-protocol server: a cluster node or the shared single server."""
-
-    name: str
-    host: str
-    port: int
-    user: str = "root"
-    password: str = field(default="", repr=False)
-
-    @property
-    def address(self) -> str:
-        return f"{self.host}:{self.port}"
-
-    def settings(self, database: str, *fallbacks: Server) -> dict[str, str]:
-        """seed's configuration for this server first, then ``fallbacks``, in order."""
-        return {
-            "DB_ENGINE": "mysql",
-            "MYSQL_HOST": self.host,  # MYSQL_HOSTS wins; these only document the first
-            "MYSQL_PORT": str(self.port),
-            "MYSQL_HOSTS": ",".join(server.address for server in (self, *fallbacks)),
-            "MYSQL_USER": self.user,
-            "MYSQL_PASSWORD": self.password,
-            "MYSQL_DATABASE": database,
-        }
-
-    def env(self, database: str) -> dict[str, str]:
-        """A subprocess environment using this server only."""
-        return {**os.environ, **self.settings(database), "PYTHONUNBUFFERED": "1"}
-
-    def query(self, sql: str, params: tuple = (), database: str | None = None) -> list[tuple]:
-        """Run one statement on this server (autocommit) and return its rows."""
-        connection = mysql.connector.connect(
-            host=self.host,
-            port=self.port,
-            user=self.user,
-            password=self.password,
-            database=database,
-            connection_timeout=5,
-            autocommit=True,
-        )
-        try:
-            cursor = connection.cursor()
-            cursor.execute(sql, params)
-            return cursor.fetchall() if cursor.with_rows else []
-        finally:
-            connection.close()
-
-    def sessions(self, database: str) -> int:
-        """Client sessions on ``database``, not counting this probe."""
-        rows = self.query(
-            "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
-            "WHERE DB = %s AND ID <> CONNECTION_ID()",
-            (database,),
-        )
-        return int(rows[0][0])
-
-    def table_state(self, database: str) -> tuple[int, int]:
-        """(row count, CHECKSUM TABLE) of user_data in ``database``."""
-        count = self.query("SELECT COUNT(*) FROM user_data", database=database)[0][0]
-        checksum = self.query("CHECKSUM TABLE user_data", database=database)[0][1]
-        return int(count), int(checksum)
-
-    def user_ids(self, database: str) -> list[str]:
-        """Every user_id in user_id order, read with one plain query."""
-        rows = self.query("SELECT user_id FROM user_data ORDER BY user_id", database=database)
-        return [row[0] for row in rows]
-
-
-@dataclass(frozen=True)
-class Cluster:
-    """A cluster run by scripts/cluster in ``directory`` on ``ports``."""
-
-    directory: Path
-    ports: tuple[int, int, int]
-
-    def node(self, number: int) -> Server:
-        return Server(f"node {number}", "127.0.0.1", self.ports[number - 1])
-
-    def run(self, *args: str, timeout: float = START_TIMEOUT) -> str:
-        """Run ``scripts/cluster args...``; fail the test with its output if it fails."""
-        env = {
-            **os.environ,
-            "CLUSTER_DIR": str(self.directory),
-            "CLUSTER_PORTS": ",".join(map(str, self.ports)),
-            "CLUSTER_TIMEOUT": "150",
-        }
-        result = subprocess.run(
-            [str(CLUSTER), *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        if result.returncode:
-            pytest.fail(f"scripts/cluster {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
-        return result.stdout
-
-    def kill(self, number: int) -> None:
-        self.run("stop-node", str(number), timeout=60)
-
-
-def skip_or_fail(message: str) -> None:
-    """Skip on a developer's machine; under CI the cluster tests must run."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{message} (CI must run the cluster tests)")
-    pytest.skip(message)
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_ports() -> tuple[int, int, int]:
-    """Three client ports whose Galera companions (+10000, +11000, +12000) are free too."""
-    for base in PORT_BASES:
-        ports = (base, base + 1, base + 2)
-        if all(port_is_free(port + offset) for port in ports for offset in PORT_OFFSETS):
-            return ports
-    pytest.fail(f"no free ports for a cluster among client ports {PORT_BASES}")
-
-
 # ---------------------------------------------------------------- fixtures
 
 
 @pytest.fixture(scope="module")
 def workdir() -> Iterator[Path]:
     """A private folder for the cluster and the CSV files, removed at the end."""
-    folder = Path(tempfile.mkdtemp(prefix="test-cluster-", dir="/tmp"))
-    folder.chmod(0o711)  # the nodes run as mysql and must reach their subfolder
+    folder = private_folder("test-cluster-")
     try:
         yield folder
     finally:
@@ -206,42 +86,25 @@ def workdir() -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def cluster(workdir: Path) -> Iterator[Cluster]:
     """A running 3-node cluster of this module's own, stopped however the tests end."""
-    missing = [
-        what
-        for what, present in (
-            (f"galera-4 ({GALERA})", GALERA.exists()),
-            ("rsync", shutil.which("rsync")),
-            ("mariadbd", Path("/usr/sbin/mariadbd").exists()),
-        )
-        if not present
-    ]
-    if missing:
-        skip_or_fail(f"cannot start a Galera cluster: missing {', '.join(missing)}")
-    running = Cluster(workdir / "cluster", free_ports())
-    try:
-        running.run("start")
+    if missing := missing_programs():
+        message = f"cannot start a Galera cluster: missing {', '.join(missing)}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message} (CI must run the cluster tests)")
+        pytest.skip(message)
+    with Cluster(workdir / "cluster", free_ports(PORT_BASES), START_TIMEOUT).running() as running:
         yield running
-    finally:
-        running.run("stop", timeout=180)
 
 
 @pytest.fixture(scope="module")
 def single_server(request: pytest.FixtureRequest) -> Iterator[Server]:
     """The shared server, with this module's databases dropped at the end."""
     require_mysql(request)
-    settings = server_settings()
-    server = Server(
-        "single server",
-        settings["MYSQL_HOST"],
-        int(settings["MYSQL_PORT"]),
-        settings["MYSQL_USER"],
-        settings["MYSQL_PASSWORD"],
-    )
+    server = shared_server()
     try:
         yield server
     finally:
         for database in DATABASES:
-            server.query(f"DROP DATABASE IF EXISTS `{database}`")
+            server.drop_database(database)
 
 
 def make_csv(path: Path, rows: int, data_seed: int) -> Path:
@@ -446,7 +309,7 @@ def consume_killing(
         previous = arrived
         if len(received) == after:
             assert cluster.node(victim).sessions(database) >= 1, f"not reading from node {victim}"
-            cluster.kill(victim)
+            cluster.run("stop-node", str(victim))
             previous = killed = time.monotonic()
     assert waits, f"nothing came after node {victim} was killed"
     return KilledWalk(received, max(waits))
@@ -464,35 +327,75 @@ def check_every_row_once(
     assert gap < FAILOVER_LIMIT
 
 
-def test_keyset_walk_continues_on_another_node_when_its_node_dies(
+# case: (database, page size, node order (the first is killed), users read before the kill)
+WALKS = {
+    "pages of 50, node killed between pages": (SAMPLE_DB, 50, (2, 3, 1), 150),
+    "pages of 1000, node killed mid-page": (BIG_DB, 1000, (3, 1, 2), 2_500),
+}
+
+
+@pytest.mark.parametrize("case", WALKS)
+def test_a_keyset_walk_continues_on_another_node_when_its_node_dies(
+    case: str,
     servers: dict[str, Server],
     cluster: Cluster,
     all_nodes_up: None,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    expected = servers["single server"].user_ids(SAMPLE_DB)
-    point_at(monkeypatch, SAMPLE_DB, servers["node 2"], servers["node 3"], servers["node 1"])
+    database, page_size, order, after = WALKS[case]
+    expected = servers["single server"].user_ids(database)
+    point_at(monkeypatch, database, *(servers[f"node {number}"] for number in order))
+    walk = keyset.keyset_paginate(page_size)
+    users = ((number, user) for number, page in enumerate(walk) for user in page)
 
-    walk = consume_killing(keyset.keyset_paginate(50), 3, cluster, 2, SAMPLE_DB)
+    killed = consume_killing(users, after, cluster, order[0], database)
 
-    assert [len(page) for page in walk.items] == [50] * (SAMPLE_ROWS // 50)
-    got = [user["user_id"] for user in chain.from_iterable(walk.items)]
-    check_every_row_once(got, expected, walk.gap, capsys, "keyset walk, pages of 50")
+    page_sizes = Counter(number for number, _ in killed.items)
+    assert set(page_sizes.values()) == {page_size}
+    got = [user["user_id"] for _, user in killed.items]
+    check_every_row_once(got, expected, killed.gap, capsys, case)
 
 
-def test_flat_stream_over_keyset_pages_continues_when_its_node_dies(
+# ------------------------------------------------------ following live (issue 12)
+
+
+def test_a_follower_on_node_2_gets_node_1s_commits_exactly_once_across_losing_its_node(
     servers: dict[str, Server],
     cluster: Cluster,
     all_nodes_up: None,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    expected = servers["single server"].user_ids(BIG_DB)
-    point_at(monkeypatch, BIG_DB, servers["node 3"], servers["node 1"], servers["node 2"])
-    users = (user for page in keyset.keyset_paginate(1000) for user in page)
+    """Writers on node 1 hold transactions open and roll some back; the follower
+    reads through node 2, which is killed mid-way, and carries on through node 3."""
+    node_1, node_2, node_3 = (servers[f"node {n}"] for n in NODES)
+    assert seed_through(node_1, FOLLOW_DB, ROOT / "user_data.csv").returncode == 0
+    point_at(monkeypatch, FOLLOW_DB, node_2, node_3)
+    start = follow.now()  # sets the log up through node 2; the DDL reaches every node
+    got: list[str] = []
+    follower = threading.Thread(
+        target=follow_until, args=(start, "end.0@example.com", 120, got), daemon=True
+    )
+    follower.start()
+    writers = Writers(connect=lambda: direct_connection(node_1, FOLLOW_DB))
+    writing = threading.Thread(target=writers.run, args=(4, 10, 0.05, 0.25))
+    writing.start()
+    assert wait_for(lambda: len(got) >= 5, 30), "nothing came through node 2"
+    assert node_2.sessions(FOLLOW_DB) >= 1, "the follower does not read from node 2"
+    cluster.run("stop-node", "2")
+    writing.join(120)
+    with direct_connection(node_1, FOLLOW_DB) as connection:
+        connection.cursor().execute(
+            INSERT, (seed.user_id_for("end.0@example.com"), "E", "end.0@example.com", 1)
+        )
+        connection.commit()
+    follower.join(120)
 
-    walk = consume_killing(users, 2_500, cluster, 3, BIG_DB)  # mid-way through page 3
-
-    got = [user["user_id"] for user in walk.items]
-    check_every_row_once(got, expected, walk.gap, capsys, "flat stream, pages of 1000")
+    assert not follower.is_alive() and got[-1] == "end.0@example.com"
+    check_exactly_once_in_commit_order(got[:-1], writers.transactions)
+    # The trigger (set up after the seed) fired on the writers' node only: applying
+    # a row on another node does not fire it again, so one entry per committed user.
+    entries = node_3.query(
+        "SELECT COUNT(*) FROM user_data_log WHERE pos <> %s", (follow.BOUNDARY,), FOLLOW_DB
+    )[0][0]
+    assert entries == len(got)

@@ -10,16 +10,11 @@ messages; no value reaches SQL by string formatting.
 from __future__ import annotations
 
 import ast
-import csv
 import gc
-import os
 import re
-import socket
 import subprocess
-import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from itertools import islice
@@ -31,7 +26,6 @@ from conftest import (
     ROOT,
     TEST_DB,
     admin_query,
-    load,
     open_connections,
     require_mysql,
     server_settings,
@@ -41,46 +35,24 @@ from conftest import (
 
 import seed
 from prodev.config import load_config
+from tests.support.helpers import (
+    CANARY,
+    error_texts,
+    file_rows,
+    free_port,
+    lesson_streams,
+    open_fds,
+    settled,
+    write_users_csv,
+)
 from tests.support.relay import Relay
 
-# A recognisable password: every output and error message is searched for it.
-CANARY = "Canary-Pw-7f3a9c"
-
-stream = load("0-stream_users")
-batches = load("1-batch_processing")
-pages = load("2-lazy_paginate")
-ages = load("4-stream_ages")
-keyset = load("5-keyset_paginate")
-
-STREAMS: dict[str, Callable[[], Iterator[Any]]] = {
-    "stream_users": lambda: stream.stream_users(),
-    "stream_users_in_batches": lambda: batches.stream_users_in_batches(7),
-    "lazy_paginate": lambda: pages.lazy_paginate(5),
-    "keyset_paginate": lambda: keyset.keyset_paginate(5),
-    "stream_user_ages": lambda: ages.stream_user_ages(),
-}
+STREAMS = lesson_streams(batch_size=7, page_size=5)
 THREADS = 32
 LOOPS = 1_000
 SECONDS_PER_STOPPED_STREAM = 0.2  # a loose bound: the point is that nothing accumulates
 CHECK_EVERY = 25  # streams between two looks at the session count during the loop
 SLACK = 10  # sessions still closing that a look during the loop tolerates
-
-
-def open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
-
-
-def settled(count: Callable[[], int]) -> int:
-    """A baseline taken once what was closing a moment ago has gone (bounded)."""
-    previous = count()
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        time.sleep(0.1)
-        current = count()
-        if current == previous:
-            return current
-        previous = current
-    return previous
 
 
 def warm_up() -> None:
@@ -135,47 +107,6 @@ class Baseline:
 
 
 # ------------------------------------------------------- two loads at once
-
-
-def write_users_csv(path: Path, rows: int) -> Path:
-    """``rows`` generated users, every field quoted, as the sample file is."""
-    with open(path, "w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out, quoting=csv.QUOTE_ALL)
-        writer.writerow(["name", "email", "age"])
-        writer.writerows(
-            [f"Concurrent User {n}", f"concurrent.{n}@example.net", str(18 + n % 80)]
-            for n in range(rows)
-        )
-    return path
-
-
-def file_rows(path: Path) -> list[tuple]:
-    """The rows a complete load of ``path`` leaves in user_data, in user_id order."""
-    with open(path, newline="", encoding="utf-8") as handle:
-        return sorted(
-            (seed.user_id_for(row["email"]), row["name"], row["email"], Decimal(row["age"]))
-            for row in csv.DictReader(handle)
-        )
-
-
-@pytest.fixture
-def spawn() -> Iterator[Callable[..., subprocess.Popen[str]]]:
-    """Start ``python args...`` in the project folder; whatever still runs is killed after."""
-    processes: list[subprocess.Popen[str]] = []
-
-    def start(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
-        process = subprocess.Popen(
-            [sys.executable, *args], cwd=ROOT, env=env, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )
-        processes.append(process)
-        return process
-
-    yield start
-    for process in processes:
-        if process.poll() is None:
-            process.kill()
-        process.communicate(timeout=30)
 
 
 WAITED = "seed: another load of this table is running; waiting for it"
@@ -285,7 +216,7 @@ def test_a_thousand_early_stopped_streams_leave_nothing_and_take_bounded_time(
     elapsed = 0.0
     for done in range(1, LOOPS + 1):
         started = time.perf_counter()
-        assert len(list(islice(stream.stream_users(), 3))) == 3
+        assert len(list(islice(STREAMS["stream_users"](), 3))) == 3
         elapsed += time.perf_counter() - started
         if done % CHECK_EVERY == 0:
             # Fail early rather than leak up to the shared server's max_connections.
@@ -404,6 +335,8 @@ SQL_FILES = sorted(
 FORMATTED_SQL_ALLOWED = {
     ("schema.py", "create_database"): "the database name, validated as [A-Za-z0-9_]{1,64}",
     ("bulkload.py", "_insert_batches"): "the keyword IGNORE / OR IGNORE, one of two literals",
+    ("follow.py", "position_pending"): "a list of %s placeholders sized to the batch",
+    ("follow.py", "remove"): "the follower's own trigger and table names, module literals",
 }
 
 
@@ -447,11 +380,21 @@ def formatted_sql(path: Path) -> set[tuple[str, str]]:
 
 
 def module_constants(tree: ast.Module) -> dict[str, ast.expr]:
-    return {
-        target.id: node.value
-        for node in tree.body if isinstance(node, ast.Assign)
-        for target in node.targets if isinstance(target, ast.Name)
-    }
+    """Module-level NAME = value, and NAME, OTHER = value, value, bindings."""
+    constants: dict[str, ast.expr] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.Assign):
+            continue
+        for target in node.targets:
+            if isinstance(target, ast.Name):
+                constants[target.id] = node.value
+            elif isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
+                constants.update(
+                    (name.id, value)
+                    for name, value in zip(target.elts, node.value.elts, strict=True)
+                    if isinstance(name, ast.Name)
+                )
+    return constants
 
 
 def test_no_value_reaches_sql_by_string_formatting() -> None:
@@ -492,30 +435,11 @@ def test_the_configuration_never_shows_the_password(monkeypatch: pytest.MonkeyPa
     assert CANARY not in str(config)
 
 
-def error_texts(error: BaseException) -> str:
-    """Everything a traceback of ``error`` can show, chained exceptions included."""
-    texts = ["".join(traceback.format_exception(error))]
-    current: BaseException | None = error
-    for _ in range(10):  # bounded: chains are short
-        if current is None:
-            break
-        texts += [str(current), repr(current), *map(repr, current.args)]
-        current = current.__cause__ or current.__context__
-    return "\n".join(texts)
-
-
-def unused_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 CONNECTS: dict[str, Callable[[], object]] = {
     "check_server": seed.check_server,
     "prodev_connection": lambda: seed.prodev_connection().__enter__(),
-    "stream_users": lambda: next(stream.stream_users()),
-    "stream_user_ages": lambda: next(ages.stream_user_ages()),
+    "stream_users": lambda: next(STREAMS["stream_users"]()),
+    "stream_user_ages": lambda: next(STREAMS["stream_user_ages"]()),
 }
 
 
@@ -532,7 +456,7 @@ def failing_server(
     monkeypatch.setenv("MYSQL_PASSWORD", CANARY)
     monkeypatch.setenv("MYSQL_DATABASE", "faults_never_created")
     if request.param == "no server":
-        monkeypatch.setenv("MYSQL_PORT", str(unused_port()))
+        monkeypatch.setenv("MYSQL_PORT", str(free_port()))
         yield request.param
         return
     if request.param == "access denied":

@@ -15,20 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, open_connections, run_script, table_rows, wait_for
+from conftest import ROOT, open_connections, run_script, settled_sessions, table_rows, wait_for
 
 KEYS = ["user_id", "name", "email", "age"]
 AVERAGE_LINE = "Average age of users: 62.38"
-
-
-def settled_sessions() -> int:
-    """Server sessions on the test database, once those still closing have gone.
-
-    A connection closed a moment ago (by a fixture, say) can linger in the
-    process list briefly; a baseline taken then would never be seen again.
-    """
-    wait_for(lambda: open_connections() == 0)
-    return open_connections()
 
 
 @pytest.fixture
@@ -172,14 +162,14 @@ state = lambda: (dict(sqlite3.adapters), dict(sqlite3.converters), sys.excepthoo
 before = state()
 for name in ("prodev.config", "prodev.errors", "prodev.connections", "prodev.mysql_engine",
              "prodev.sqlite_engine", "prodev.schema", "prodev.csvfile", "prodev.bulkload",
-             "prodev.resume", "prodev.curriculum"):
+             "prodev.resume", "prodev.curriculum", "prodev.follow", "prodev.produce"):
     importlib.import_module(name)
 print("package", [a is b or a == b for a, b in zip(before, state())])
 import seed
 after_seed = state()
 print("seed", [a is b or a == b for a, b in zip(before, after_seed)])
 for name in ("0-stream_users", "1-batch_processing", "2-lazy_paginate", "4-stream_ages",
-             "5-keyset_paginate"):
+             "5-keyset_paginate", "6-follow_users"):
     importlib.import_module(name)
 print("lessons", [a is b or a == b for a, b in zip(after_seed, state())])
 """

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from itertools import islice
 
 import pytest
-from conftest import admin_query, load, open_connections, run_script, wait_for
+from conftest import admin_query, load, open_connections, run_script, settled_sessions, wait_for
 
 import seed
 from prodev import connections
@@ -90,16 +90,6 @@ STOPS = {
     "close": stop_with_close,
     "closed pipe": stop_with_a_closed_pipe,
 }
-
-
-def settled_sessions() -> int:
-    """Server sessions on the test database, once those still closing have gone.
-
-    A connection closed a moment ago (by a fixture, say) can linger in the
-    process list briefly; a baseline taken then would never be seen again.
-    """
-    wait_for(lambda: open_connections() == 0)
-    return open_connections()
 
 
 def record_connections(monkeypatch: pytest.MonkeyPatch) -> list[seed.Connection]:

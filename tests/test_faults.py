@@ -8,44 +8,48 @@ socket or thread behind; one that goes away in the middle of a load must
 leave the table exactly as it was, and a re-run must then load the file
 exactly.
 
-Anything that dies here is a private ``mariadbd`` in a temporary directory
-(``PrivateServer``) or a loopback ``Relay`` the test cuts: the shared server
-only ever sees refused logins.
+Anything that dies here is this module's private ``mariadbd`` (pytest-mysql's
+``mysql_proc``, see ``tests/support/private_server.py``) or a loopback ``Relay``
+the test cuts: the shared server only ever sees refused logins.
 """
 
 from __future__ import annotations
 
-import csv
 import inspect
+import itertools
 import os
-import shutil
-import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import mysql.connector
 import pytest
-from conftest import ROOT, load, require_mysql, run_script, server_settings, wait_for
+from conftest import require_mysql, run_script, server_settings, wait_for
 
 import seed
 from prodev.mysql_engine import CONNECT_TIMEOUT
-from prodev.schema import MYSQL_TABLE
-from tests.support.private_server import INSTALL_DB, MARIADBD, PrivateServer
+from tests.support import private_server
+from tests.support.helpers import (
+    CANARY,
+    SAMPLE_CSV,
+    error_texts,
+    file_rows,
+    free_port,
+    lesson_streams,
+    one_line_error,
+    open_fds,
+    write_users_csv,
+)
+from tests.support.private_server import MySQLExecutor, freeze, query
 from tests.support.relay import Relay
 
-# A recognisable password: every output and error message is searched for it.
-CANARY = "Canary-Pw-7f3a9c"
-FAULTS_DB = "faults"
-STREAMER = "streamer"  # the private servers' user, logging in with CANARY
-SAMPLE_CSV = ROOT / "user_data.csv"
+STREAMER = "streamer"  # the private server's user, logging in with CANARY
+STREAM_DB = "faults_stream"
 SAMPLE_ROWS = 1_000
 
 STREAM_TABLE_ROWS = 300_000  # far more than every socket buffer on the way
@@ -66,14 +70,11 @@ ENTRY_POINTS = [
 ]
 ENTRY_IDS = [" ".join(args) for args in ENTRY_POINTS]
 
-stream = load("0-stream_users")
-batches = load("1-batch_processing")
-ages = load("4-stream_ages")
-
-STREAMS: dict[str, Callable[[], Iterator[Any]]] = {
-    "stream_users": lambda: stream.stream_users(),
-    "stream_users_in_batches": lambda: batches.stream_users_in_batches(100),
-    "stream_user_ages": lambda: ages.stream_user_ages(),
+# The streams that hold one query open; the paginators open one per page.
+STREAMS = {
+    name: start
+    for name, start in lesson_streams(batch_size=100, page_size=100).items()
+    if name in ("stream_users", "stream_users_in_batches", "stream_user_ages")
 }
 
 
@@ -85,19 +86,11 @@ def settings_env(**settings: str) -> dict[str, str]:
 
     MYSQL_HOSTS is set empty so that a developer's .env cannot redirect the run.
     """
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "MYSQL_HOSTS": ""}
-    env.update(settings)
-    return env
+    return {**os.environ, "PYTHONUNBUFFERED": "1", "MYSQL_HOSTS": "", **settings}
 
 
-def point_seed_at(monkeypatch: pytest.MonkeyPatch, port: int) -> None:
-    """Make seed, in this process, use a private server (or its relay) at ``port``."""
-    for key, value in private_settings(port).items():
-        monkeypatch.setenv(key, value)
-
-
-def private_settings(port: int) -> dict[str, str]:
-    """seed's settings for the faults database of a private server at ``port``."""
+def private_settings(port: int, database: str) -> dict[str, str]:
+    """seed's settings for ``database`` on the private server (or its relay) at ``port``."""
     return {
         "DB_ENGINE": "mysql",
         "MYSQL_HOST": "127.0.0.1",
@@ -105,43 +98,14 @@ def private_settings(port: int) -> dict[str, str]:
         "MYSQL_HOSTS": "",
         "MYSQL_USER": STREAMER,
         "MYSQL_PASSWORD": CANARY,
-        "MYSQL_DATABASE": FAULTS_DB,
+        "MYSQL_DATABASE": database,
     }
 
 
-def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
-    """The single stderr line of a run that must fail cleanly."""
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, output
-    assert "Traceback" not in output, output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, output
-    assert lines[0].startswith("error: "), output
-    return lines[0]
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on (it was free a moment ago)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-def open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
-
-
-def error_texts(error: BaseException) -> str:
-    """str and repr of an exception and of everything chained to it."""
-    texts = []
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        texts += [str(current), repr(current), *map(repr, current.args)]
-        current = current.__cause__ or current.__context__
-    return "\n".join(texts)
+def point_seed_at(monkeypatch: pytest.MonkeyPatch, port: int, database: str) -> None:
+    """Make seed, in this process, use ``database`` at ``port``."""
+    for key, value in private_settings(port, database).items():
+        monkeypatch.setenv(key, value)
 
 
 def is_lost_connection(error: BaseException | None) -> bool:
@@ -149,28 +113,6 @@ def is_lost_connection(error: BaseException | None) -> bool:
     if isinstance(error, seed.ConnectionLost):
         return isinstance(error.__cause__, mysql.connector.Error)
     return isinstance(error, mysql.connector.Error)
-
-
-def write_users_csv(path: Path, rows: int) -> Path:
-    """The sample's users, then generated ones up to ``rows``, all fields quoted."""
-    with open(SAMPLE_CSV, newline="", encoding="utf-8") as sample:
-        users = list(csv.reader(sample))[1:]
-    users += ([f"Fault User {n}", f"fault.user.{n}@example.org", str(18 + n % 80)]
-              for n in range(rows - len(users)))
-    with open(path, "w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out, quoting=csv.QUOTE_ALL)
-        writer.writerow(["name", "email", "age"])
-        writer.writerows(users)
-    return path
-
-
-def file_rows(path: Path) -> set[tuple]:
-    """The rows a complete load of ``path`` leaves in user_data."""
-    with open(path, newline="", encoding="utf-8") as handle:
-        return {
-            (seed.user_id_for(row["email"]), row["name"], row["email"], Decimal(row["age"]))
-            for row in csv.DictReader(handle)
-        }
 
 
 def assert_same_rows(actual: set[tuple], expected: set[tuple], when: str) -> None:
@@ -181,122 +123,88 @@ def assert_same_rows(actual: set[tuple], expected: set[tuple], when: str) -> Non
     )
 
 
-# -------------------------------------------------------- private servers
+# --------------------------------------------------------- the private server
+
+private_mariadb = private_server.private_mariadb()
+load_databases = (f"faults_load_{n}" for n in itertools.count())
 
 
-def query(server: PrivateServer, sql: str, params: tuple = (), *, dirty: bool = False) -> list:
-    """Run one statement on a private server as its root, directly (never via a relay).
+@pytest.fixture(scope="module")
+def server(request: pytest.FixtureRequest) -> Iterator[MySQLExecutor]:
+    """This module's private server, where ``STREAMER`` logs in with the canary password.
 
-    ``dirty`` reads uncommitted rows too: a load's rows show up while it runs.
+    So every fault on it also checks that the password shows up nowhere. A
+    test that kills it starts it again (crash recovery, same data and port).
     """
-    connection = mysql.connector.connect(**server.connect_args(autocommit=True))
-    try:
-        cursor = connection.cursor()
-        if dirty:
-            cursor.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED")
-        cursor.execute(sql, params)
-        return cursor.fetchall() if cursor.with_rows else []
-    finally:
-        connection.close()
+    private_server.require_mariadb()
+    server = request.getfixturevalue("private_mariadb")
+    for host in ("localhost", "127.0.0.1"):
+        query(server, f"CREATE USER '{STREAMER}'@'{host}' IDENTIFIED BY %s", (CANARY,))
+    yield server
+    if not server.running():
+        server.start()  # pytest-mysql ends with a clean shutdown
 
 
-def stored_rows(server: PrivateServer) -> set[tuple]:
-    return set(query(server, f"SELECT user_id, name, email, age FROM {FAULTS_DB}.user_data"))
+def grant(server: MySQLExecutor, database: str) -> None:
+    for host in ("localhost", "127.0.0.1"):
+        query(server, f"GRANT ALL ON {database}.* TO '{STREAMER}'@'{host}'")
 
 
-def row_count(server: PrivateServer, *, dirty: bool = False) -> int:
-    return query(server, f"SELECT COUNT(*) FROM {FAULTS_DB}.user_data", dirty=dirty)[0][0]
+def stored_rows(server: MySQLExecutor, database: str) -> set[tuple]:
+    return set(query(server, f"SELECT user_id, name, email, age FROM {database}.user_data"))
 
 
-def sessions(server: PrivateServer) -> int:
-    """Client sessions the private server holds on the faults database."""
+def row_count(server: MySQLExecutor, database: str, *, dirty: bool = False) -> int:
+    return query(server, f"SELECT COUNT(*) FROM {database}.user_data", dirty=dirty)[0][0]
+
+
+def own_fds(server: MySQLExecutor) -> int:
+    """This process's open fds, less the two pipes pytest-mysql holds to a running server.
+
+    (It keeps the server's stdin and stdout; a kill closes them.)
+    """
+    return open_fds() - (0 if server.process is None else 2)
+
+
+def sessions(server: MySQLExecutor, database: str) -> int:
+    """Client sessions the private server holds on ``database``."""
     rows = query(
         server,
         "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
         "WHERE DB = %s AND ID <> CONNECTION_ID()",
-        (FAULTS_DB,),
+        (database,),
     )
     return rows[0][0]
 
 
-def start_private_server(table_rows: int = 0) -> PrivateServer:
-    """A private server with the faults database, user_data and its user.
-
-    ``STREAMER`` logs in with the canary password, so that every fault on a
-    private server also checks that the password shows up nowhere.
-    """
-    server = PrivateServer().start()
-    try:
-        query(server, f"CREATE DATABASE {FAULTS_DB}")
-        for host in ("localhost", "127.0.0.1"):
-            query(server, f"CREATE USER '{STREAMER}'@'{host}' IDENTIFIED BY %s", (CANARY,))
-            query(server, f"GRANT ALL ON {FAULTS_DB}.* TO '{STREAMER}'@'{host}'")
-        connection = mysql.connector.connect(**server.connect_args(database=FAULTS_DB))
-        try:
-            connection.cursor().execute(MYSQL_TABLE)
-        finally:
-            connection.close()
-        if table_rows:
-            query(
-                server,
-                f"INSERT INTO {FAULTS_DB}.user_data (user_id, name, email, age) "
-                "SELECT UUID(), CONCAT('User ', seq), CONCAT('user', seq, '@example.com'), "
-                f"18 + seq % 80 FROM mysql.seq_1_to_{table_rows}",
-            )
-    except BaseException:
-        server.close()
-        raise
+@pytest.fixture(scope="module")
+def stream_server(
+    server: MySQLExecutor, tmp_path_factory: pytest.TempPathFactory
+) -> MySQLExecutor:
+    """The private server with STREAM_TABLE_ROWS users in STREAM_DB, for the mid-stream tests."""
+    grant(server, STREAM_DB)
+    header_only = write_users_csv(tmp_path_factory.mktemp("faults") / "none.csv", 0)
+    created = run_script(
+        "seed.py", str(header_only), env=settings_env(**private_settings(server.port, STREAM_DB))
+    )
+    assert created.returncode == 0, created.stderr
+    query(
+        server,
+        f"INSERT INTO {STREAM_DB}.user_data (user_id, name, email, age) "
+        "SELECT UUID(), CONCAT('User ', seq), CONCAT('user', seq, '@example.com'), "
+        f"18 + seq % 80 FROM mysql.seq_1_to_{STREAM_TABLE_ROWS}",
+    )
     return server
 
 
-@pytest.fixture(scope="module")
-def mariadb() -> None:
-    """Private servers need a local MariaDB; under CI its absence is a failure."""
-    if not os.access(MARIADBD, os.X_OK) or shutil.which(INSTALL_DB) is None:
-        message = f"needs a local MariaDB ({MARIADBD}, {INSTALL_DB}) for private servers"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-@pytest.fixture(scope="module")
-def stream_server(mariadb: None) -> Iterator[PrivateServer]:
-    """A private server with STREAM_TABLE_ROWS users, shared by the mid-stream tests.
-
-    Tests that kill it leave it down; the next one restarts it (crash
-    recovery on the same data directory and port).
-    """
-    server = start_private_server(STREAM_TABLE_ROWS)
-    yield server
-    server.close()
-
-
 @pytest.fixture
-def seed_server(mariadb: None) -> Iterator[PrivateServer]:
-    """A private server with an empty user_data, for one seeding fault."""
-    server = start_private_server()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def spawn() -> Iterator[Callable[..., subprocess.Popen[str]]]:
-    """Start ``python args...`` in the project folder; whatever still runs is killed after."""
-    processes: list[subprocess.Popen[str]] = []
-
-    def start(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
-        process = subprocess.Popen(
-            [sys.executable, *args], cwd=ROOT, env=env, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )
-        processes.append(process)
-        return process
-
-    yield start
-    for process in processes:
-        if process.poll() is None:
-            process.kill()
-        process.communicate(timeout=30)
+def load_database(server: MySQLExecutor) -> Iterator[str]:
+    """A database of one seeding fault's own on the private server, not created yet."""
+    database = next(load_databases)
+    grant(server, database)
+    yield database
+    if server.running():
+        query(server, f"DROP DATABASE IF EXISTS {database}")
 
 
 # ---------------------------------------------------------- no server at all
@@ -442,7 +350,7 @@ def test_an_invalid_setting_is_one_line_naming_the_variable(
 class StreamFault:
     """How a test takes the server away from a running stream."""
 
-    server: PrivateServer
+    server: MySQLExecutor
     inflict: Callable[[], None]
     relayed_connections: Callable[[], int]  # sockets a relay still holds (0 without one)
     server_survives: bool
@@ -453,15 +361,14 @@ def stream_fault(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[StreamFault]:
     server = request.getfixturevalue("stream_server")
-    if not server.running:
-        server.start()
     if request.param == "server killed":
-        point_seed_at(monkeypatch, server.port)
+        point_seed_at(monkeypatch, server.port, STREAM_DB)
         yield StreamFault(server, server.kill, lambda: 0, server_survives=False)
+        server.start()
         return
     reset = request.param == "relay cut (RST)"
     with Relay(server.host, server.port) as relay:
-        point_seed_at(monkeypatch, relay.port)
+        point_seed_at(monkeypatch, relay.port, STREAM_DB)
         yield StreamFault(
             server, lambda: relay.cut(reset=reset), lambda: relay.connections,
             server_survives=True,
@@ -514,7 +421,7 @@ def consumers() -> Iterator[list[Consumer]]:
 def test_server_gone_mid_stream_fails_fast_and_leaves_nothing(
     kind: str, stream_fault: StreamFault, consumers: list[Consumer]
 ) -> None:
-    fds_before, threads_before = open_fds(), threading.active_count()
+    fds_before, threads_before = own_fds(stream_fault.server), threading.active_count()
     consumer = Consumer(STREAMS[kind], first=50)
     consumers.append(consumer)
     consumer.start()
@@ -538,32 +445,32 @@ def test_server_gone_mid_stream_fails_fast_and_leaves_nothing(
     assert inspect.getgeneratorstate(consumer.stream) == inspect.GEN_CLOSED
     assert stream_fault.relayed_connections() == 0
     assert threading.active_count() == threads_before
-    assert wait_for(lambda: open_fds() == fds_before), f"{open_fds()} fds, {fds_before} before"
+    assert wait_for(lambda: own_fds(stream_fault.server) == fds_before), (
+        f"{own_fds(stream_fault.server)} fds, {fds_before} before"
+    )
     if stream_fault.server_survives:
-        assert wait_for(lambda: sessions(stream_fault.server) == 0), "the server kept the session"
+        server = stream_fault.server
+        assert wait_for(lambda: sessions(server, STREAM_DB) == 0), "the server kept the session"
 
 
 @pytest.fixture
 def frozen_server(
-    stream_server: PrivateServer, consumers: list[Consumer]
-) -> Iterator[PrivateServer]:
+    stream_server: MySQLExecutor, consumers: list[Consumer]
+) -> Iterator[MySQLExecutor]:
     """The stream server, for a test to freeze (SIGSTOP): thawed again afterwards.
 
     Frozen, it keeps its sockets open and sends nothing, like a host that lost
     power or a network that drops every packet: no FIN, no RST ever comes.
     (It depends on ``consumers`` so that it is thawed before they are joined.)
     """
-    if not stream_server.running:
-        stream_server.start()
     yield stream_server
-    if stream_server.running:
-        os.kill(stream_server.pid, signal.SIGCONT)
+    freeze(stream_server, False)
 
 
 def test_a_server_gone_silent_mid_stream_fails_within_a_bounded_time(
-    frozen_server: PrivateServer, consumers: list[Consumer], monkeypatch: pytest.MonkeyPatch
+    frozen_server: MySQLExecutor, consumers: list[Consumer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    point_seed_at(monkeypatch, frozen_server.port)
+    point_seed_at(monkeypatch, frozen_server.port, STREAM_DB)
     consumer = Consumer(STREAMS["stream_users"], first=50)
     consumers.append(consumer)
     consumer.start()
@@ -571,7 +478,7 @@ def test_a_server_gone_silent_mid_stream_fails_within_a_bounded_time(
     assert consumer.error is None, consumer.error
 
     frozen_at = time.monotonic()
-    os.kill(frozen_server.pid, signal.SIGSTOP)
+    freeze(frozen_server)
     consumer.resume.set()
     consumer.join(FROZEN_DEADLINE)
 
@@ -590,33 +497,38 @@ def test_a_server_gone_silent_mid_stream_fails_within_a_bounded_time(
 @pytest.fixture(scope="module")
 def large_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """LOAD_FILE_ROWS users: the sample's 1,000, then generated ones."""
-    return write_users_csv(tmp_path_factory.mktemp("faults") / "large.csv", LOAD_FILE_ROWS)
+    path = tmp_path_factory.mktemp("faults") / "large.csv"
+    return write_users_csv(path, LOAD_FILE_ROWS, sample_first=True)
 
 
 @dataclass
 class LoadFault:
     """How a test takes the server away from a running load, and brings it back."""
 
-    port: int  # where seed.py connects
+    settings: dict[str, str]  # where seed.py connects
     inflict: Callable[[], None]
     recover: Callable[[], None]
 
 
 @pytest.fixture(params=["relay cut", "server killed"])
-def load_fault(request: pytest.FixtureRequest, seed_server: PrivateServer) -> Iterator[LoadFault]:
+def load_fault(
+    request: pytest.FixtureRequest, server: MySQLExecutor, load_database: str
+) -> Iterator[LoadFault]:
     if request.param == "server killed":
         # InnoDB's crash recovery must roll the load back on restart.
-        yield LoadFault(seed_server.port, seed_server.kill, seed_server.start)
+        yield LoadFault(private_settings(server.port, load_database), server.kill, server.start)
         return
-    with Relay(seed_server.host, seed_server.port) as relay:
-        yield LoadFault(relay.port, relay.cut, relay.restore)
+    with Relay(server.host, server.port) as relay:
+        yield LoadFault(private_settings(relay.port, load_database), relay.cut, relay.restore)
 
 
-def wait_until_loading(server: PrivateServer, rows: int, load: subprocess.Popen[str]) -> bool:
+def wait_until_loading(
+    server: MySQLExecutor, database: str, rows: int, load: subprocess.Popen[str]
+) -> bool:
     """True once the running load has written ``rows`` rows (uncommitted) to the table."""
     deadline = time.monotonic() + SUBPROCESS_TIMEOUT
     while load.poll() is None and time.monotonic() < deadline:
-        if row_count(server, dirty=True) >= rows:
+        if row_count(server, database, dirty=True) >= rows:
             return True
         time.sleep(0.02)
     return False
@@ -624,20 +536,21 @@ def wait_until_loading(server: PrivateServer, rows: int, load: subprocess.Popen[
 
 def test_server_gone_mid_load_commits_nothing_and_a_rerun_loads_the_file_exactly(
     load_fault: LoadFault,
-    seed_server: PrivateServer,
+    server: MySQLExecutor,
+    load_database: str,
     large_csv: Path,
     spawn: Callable[..., subprocess.Popen[str]],
     tmp_path: Path,
 ) -> None:
     # A temporary folder of the test's own, to see that no spool file is left.
-    env = settings_env(**private_settings(load_fault.port), TMPDIR=str(tmp_path))
+    env = settings_env(**load_fault.settings, TMPDIR=str(tmp_path))
     first = run_script("seed.py", str(SAMPLE_CSV), env=env)
     assert first.returncode == 0, first.stderr
-    before = stored_rows(seed_server)
+    before = stored_rows(server, load_database)
     assert len(before) == SAMPLE_ROWS
 
     load = spawn("seed.py", str(large_csv), env=env)
-    loading = wait_until_loading(seed_server, SAMPLE_ROWS + ROWS_BEFORE_FAULT, load)
+    loading = wait_until_loading(server, load_database, SAMPLE_ROWS + ROWS_BEFORE_FAULT, load)
     assert loading, f"the load ended before the fault: make LOAD_FILE_ROWS bigger ({load.poll()=})"
     load_fault.inflict()
     out, err = load.communicate(timeout=SUBPROCESS_TIMEOUT)
@@ -647,9 +560,9 @@ def test_server_gone_mid_load_commits_nothing_and_a_rerun_loads_the_file_exactly
     line = one_line_error(failed)
     assert "lost the connection" in line or "MySQL" in line, line
     assert CANARY not in out + err
-    assert_same_rows(stored_rows(seed_server), before, "after the interrupted load")
+    assert_same_rows(stored_rows(server, load_database), before, "after the interrupted load")
     assert list(tmp_path.iterdir()) == [], "the load left a file or folder under TMPDIR"
-    assert wait_for(lambda: row_count(seed_server, dirty=True) == SAMPLE_ROWS, timeout=60), (
+    assert wait_for(lambda: row_count(server, load_database, dirty=True) == SAMPLE_ROWS, 60), (
         "the interrupted load was never rolled back"
     )
 
@@ -659,4 +572,5 @@ def test_server_gone_mid_load_commits_nothing_and_a_rerun_loads_the_file_exactly
     assert f"{LOAD_FILE_ROWS} rows read" in again.stdout
     assert f"{LOAD_FILE_ROWS - SAMPLE_ROWS} inserted" in again.stdout
     assert CANARY not in again.stdout + again.stderr
-    assert_same_rows(stored_rows(seed_server), file_rows(large_csv), "after the re-run")
+    expected = set(file_rows(large_csv))
+    assert_same_rows(stored_rows(server, load_database), expected, "after the re-run")

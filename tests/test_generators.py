@@ -23,7 +23,15 @@ from decimal import Decimal
 from itertools import chain
 
 import pytest
-from conftest import ROOT, load, open_connections, run_script, table_rows, wait_for
+from conftest import (
+    ROOT,
+    load,
+    open_connections,
+    run_script,
+    settled_sessions,
+    table_rows,
+    wait_for,
+)
 
 import seed
 from prodev import connections
@@ -39,6 +47,7 @@ NUMBERED = (
     "2-lazy_paginate.py",
     "4-stream_ages.py",
     "5-keyset_paginate.py",
+    "6-follow_users.py",
 )
 SCREEN = 50  # lines: each lesson, docstring included, reads on one screen
 
@@ -70,16 +79,6 @@ def count_calls(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> li
 
     monkeypatch.setattr(owner, name, spy)
     return calls
-
-
-def settled_sessions() -> int:
-    """Server sessions on the test database, once those still closing have gone.
-
-    A connection closed a moment ago (by a fixture, say) can linger in the
-    process list briefly; a baseline taken then would never be seen again.
-    """
-    wait_for(lambda: open_connections() == 0)
-    return open_connections()
 
 
 # ------------------------------------------------------------ 0-stream_users
@@ -414,6 +413,8 @@ GENERATORS = [
     ("2-lazy_paginate", "lazy_pagination"),
     ("4-stream_ages", "stream_user_ages"),
     ("5-keyset_paginate", "keyset_paginate"),
+    ("6-follow_users", "follow_users"),
+    ("6-follow_users", "follow_positions"),
 ]
 
 

@@ -28,6 +28,7 @@ from conftest import ROOT, TEST_DB, admin_query, run_script, server_settings, ta
 import seed
 from prodev.config import load_config
 from prodev.csvfile import USER_ID_NAMESPACE
+from tests.support.helpers import free_port
 
 SAMPLE = ROOT / "user_data.csv"
 CREATED = "Table user_data created successfully"
@@ -58,13 +59,6 @@ CONNECT_HELPERS = pytest.mark.parametrize(
 def command_id(value: object) -> str | None:
     """Test ids like ``main.py 1`` for argument tuples; pytest's own for the rest."""
     return " ".join(value) if isinstance(value, tuple) else None
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound once by us, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def offline_env(engine: str, port: int, sqlite_path: Path) -> dict[str, str]:
@@ -161,7 +155,7 @@ def test_connect_to_prodev_selects_the_configured_database(
 @pytest.fixture
 def dead_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> int:
     """This process is configured for DB_ENGINE=mysql at a closed port; returns it."""
-    port = closed_port()
+    port = free_port()
     for key, value in offline_env("mysql", port, tmp_path / "unused.sqlite3").items():
         monkeypatch.setenv(key, value)
     return port
@@ -381,7 +375,7 @@ def test_case_and_space_variants_in_a_file_load_once(
 def fallback_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """DB_ENGINE=auto with nothing answering, and the SQLite file it falls back to."""
     folder = tmp_path_factory.mktemp("fallback")
-    return offline_env("auto", closed_port(), folder / "fallback.sqlite3")
+    return offline_env("auto", free_port(), folder / "fallback.sqlite3")
 
 
 def assert_one_fallback_notice(stderr: str, env: dict[str, str]) -> None:
@@ -441,7 +435,7 @@ def test_scripts_under_auto_print_their_rows_from_the_fallback(
 def test_mysql_engine_with_nothing_answering_fails_with_one_line(
     tmp_path: Path, args: tuple[str, ...]
 ) -> None:
-    port = closed_port()
+    port = free_port()
     sqlite_path = tmp_path / "never.sqlite3"
     result = run_script(*args, env=offline_env("mysql", port, sqlite_path))
     assert_fails_with_one_error(result, f"error: cannot reach MySQL at 127.0.0.1:{port}")

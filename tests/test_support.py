@@ -1,15 +1,13 @@
 """Self-tests for the fault-injection helpers in ``tests.support``.
 
 They run against a private MariaDB (never the shared server on port 3306), so
-they need ``mariadbd`` and ``mariadb-install-db`` and are skipped without them.
+they need ``mariadbd`` and ``mariadb-install-db``: skipped without them, except
+under CI, where that fails.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import signal
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,56 +15,38 @@ from typing import Any
 
 import mysql.connector
 import pytest
+from conftest import wait_for
 from mysql.connector import errorcode
 
-from tests.support.private_server import (
-    INSTALL_DB,
-    MARIADBD,
-    SHARED_PORT,
-    PrivateServer,
-    PrivateServerError,
-)
+from tests.support import private_server
+from tests.support.helpers import free_port
+from tests.support.private_server import SHARED_PORT, MySQLExecutor, connect, query
 from tests.support.relay import Relay
-
-pytestmark = pytest.mark.skipif(
-    not os.access(MARIADBD, os.X_OK) or shutil.which(INSTALL_DB) is None,
-    reason="needs a local MariaDB installation (mariadbd, mariadb-install-db)",
-)
 
 # Sequence-engine table: ten million rows, far more than any socket buffer,
 # so a reader is guaranteed to be mid-stream when the relay is cut.
 BIG_QUERY = "SELECT seq FROM seq_1_to_10000000"
 CUT_DEADLINE = 5.0  # seconds a client may take to notice a cut
 
+private_mariadb = private_server.private_mariadb()
+
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[PrivateServer]:
-    """One private server shared by the relay tests (they never kill it)."""
-    with PrivateServer() as srv:
-        yield srv
+def server(request: pytest.FixtureRequest) -> MySQLExecutor:
+    """This module's private server, shared by its tests."""
+    private_server.require_mariadb()
+    return request.getfixturevalue("private_mariadb")
 
 
 @pytest.fixture()
-def relay(server: PrivateServer) -> Iterator[Relay]:
+def relay(server: MySQLExecutor) -> Iterator[Relay]:
     with Relay(server.host, server.port) as r:
         yield r
 
 
-def connect_via(relay: Relay, server: PrivateServer, **extra: Any) -> Any:
+def connect_via(relay: Relay, server: MySQLExecutor, **extra: Any) -> Any:
     """A connection to ``server`` through ``relay``; the sequence engine needs a db."""
-    args = server.connect_args(port=relay.port, database="mysql", connection_timeout=5)
-    args.update(extra)
-    return mysql.connector.connect(**args)
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    """Poll ``predicate`` until true or ``timeout``; the relay works asynchronously."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
+    return connect(server, port=relay.port, database="mysql", **extra)
 
 
 class Reader(threading.Thread):
@@ -109,7 +89,7 @@ class Reader(threading.Thread):
 # ----------------------------------------------------------------- Relay
 
 
-def test_relay_returns_rows(relay: Relay, server: PrivateServer) -> None:
+def test_relay_returns_rows(relay: Relay, server: MySQLExecutor) -> None:
     conn = connect_via(relay, server)
     try:
         assert relay.connections == 1
@@ -125,7 +105,7 @@ def test_relay_returns_rows(relay: Relay, server: PrivateServer) -> None:
     assert relay.accepted == 1
 
 
-def test_relay_carries_large_payloads_both_ways(relay: Relay, server: PrivateServer) -> None:
+def test_relay_carries_large_payloads_both_ways(relay: Relay, server: MySQLExecutor) -> None:
     # Bigger than the relay's per-direction buffer, to exercise back-pressure.
     blob = "x" * (3 * 1024 * 1024)
     conn = connect_via(relay, server)
@@ -142,7 +122,7 @@ def test_relay_carries_large_payloads_both_ways(relay: Relay, server: PrivateSer
 @pytest.mark.parametrize("use_pure", [False, True], ids=["cext", "pure"])
 @pytest.mark.parametrize("reset", [False, True], ids=["fin", "rst"])
 def test_cut_breaks_streaming_reader(
-    relay: Relay, server: PrivateServer, reset: bool, use_pure: bool
+    relay: Relay, server: MySQLExecutor, reset: bool, use_pure: bool
 ) -> None:
     reader = Reader(lambda: connect_via(relay, server, use_pure=use_pure),
                     BIG_QUERY, rows_before_ready=10_000)
@@ -160,7 +140,7 @@ def test_cut_breaks_streaming_reader(
     assert 10_000 <= reader.rows < 10_000_000
 
 
-def test_cut_breaks_client_waiting_for_reply(relay: Relay, server: PrivateServer) -> None:
+def test_cut_breaks_client_waiting_for_reply(relay: Relay, server: MySQLExecutor) -> None:
     # The client sits in recv() with nothing arriving: the case that hangs
     # forever if a cut only stopped forwarding instead of closing.
     reader = Reader(lambda: connect_via(relay, server), "SELECT SLEEP(30)",
@@ -176,7 +156,7 @@ def test_cut_breaks_client_waiting_for_reply(relay: Relay, server: PrivateServer
     assert reader.failed_at is not None and reader.failed_at - cut_at < CUT_DEADLINE
 
 
-def test_cut_rejects_new_connections_until_restore(relay: Relay, server: PrivateServer) -> None:
+def test_cut_rejects_new_connections_until_restore(relay: Relay, server: MySQLExecutor) -> None:
     relay.cut()
     assert relay.is_cut
     started = time.monotonic()
@@ -187,16 +167,10 @@ def test_cut_rejects_new_connections_until_restore(relay: Relay, server: Private
     assert relay.connections == 0
 
     relay.restore()
-    conn = connect_via(relay, server)
-    try:
-        cur = conn.cursor()
-        cur.execute("SELECT 1")
-        assert cur.fetchall() == [(1,)]
-    finally:
-        conn.close()
+    assert query(server, "SELECT 1", port=relay.port) == [(1,)]
 
 
-def test_close_joins_its_thread_and_drops_connections(server: PrivateServer) -> None:
+def test_close_joins_its_thread_and_drops_connections(server: MySQLExecutor) -> None:
     threads_before = threading.active_count()
     relay = Relay(server.host, server.port)
     assert threading.active_count() == threads_before + 1
@@ -213,9 +187,9 @@ def test_close_joins_its_thread_and_drops_connections(server: PrivateServer) -> 
     relay.cut()  # harmless once closed
 
 
-def test_unreachable_target_closes_client(server: PrivateServer) -> None:
+def test_unreachable_target_closes_client(server: MySQLExecutor) -> None:
     # A port that was free a moment ago: the upstream connect is refused.
-    with Relay("127.0.0.1", _unused_port()) as relay:
+    with Relay("127.0.0.1", free_port()) as relay:
         with pytest.raises(mysql.connector.Error):
             connect_via(relay, server)
         assert wait_for(lambda: relay.connections == 0)
@@ -228,81 +202,47 @@ def test_relay_refuses_non_loopback_target() -> None:
     assert threading.active_count() == threads_before
 
 
-def _unused_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
+# -------------------------------------------------------- private server
 
 
-# --------------------------------------------------------- PrivateServer
+def test_the_private_server_is_not_the_shared_one_and_enforces_grants(
+    server: MySQLExecutor,
+) -> None:
+    assert server.port != SHARED_PORT
+    ((port, datadir, error_log, local_infile, bind_address),) = query(
+        server, "SELECT @@port, @@datadir, @@log_error, @@local_infile, @@bind_address"
+    )
+    assert port == server.port
+    # Its own folder for data and log: /etc/mysql (the shared server's) was not read.
+    assert os.path.realpath(datadir).startswith(os.path.realpath(server.base_directory))
+    assert os.path.realpath(error_log).startswith(os.path.realpath(server.base_directory))
+    assert (local_infile, bind_address) == (1, "127.0.0.1")
+    with pytest.raises(mysql.connector.Error) as denied:
+        connect(server, password="wrong")
+    assert denied.value.errno == errorcode.ER_ACCESS_DENIED_ERROR
 
 
-def test_private_server_lifecycle_and_crash() -> None:
-    srv = PrivateServer()
+def test_the_private_server_recovers_from_a_crash_on_the_same_port(
+    server: MySQLExecutor,
+) -> None:
+    query(server, "CREATE DATABASE support_crash")
     try:
-        srv.start()
-        # Reported by `pytest -s`: how long a fault test pays for its server.
-        print(f"\nprivate server start: {srv.start_seconds:.2f}s "
-              f"(install {srv.install_seconds:.2f}s, boot {srv.boot_seconds:.2f}s)")
-        assert srv.start_seconds < 60
-        assert srv.port is not None and srv.port != SHARED_PORT
-        tmpdir = srv.tmpdir
-        assert tmpdir is not None and os.path.isdir(tmpdir)
+        query(server, "CREATE TABLE support_crash.t (id INT PRIMARY KEY) ENGINE=InnoDB")
+        query(server, "INSERT INTO support_crash.t VALUES (1), (2), (3)")
+        port, pid = server.port, server.process.pid
 
-        conn = mysql.connector.connect(**srv.connect_args())
-        cur = conn.cursor()
-        cur.execute("SELECT @@port, @@datadir, @@socket, @@local_infile")
-        port, datadir, sock, local_infile = cur.fetchone()
-        assert port == srv.port
-        assert os.path.realpath(datadir).startswith(os.path.realpath(tmpdir))
-        assert sock == srv.socket_path
-        assert local_infile == 1
-        conn.close()
-
-        # Grants are enforced (no --skip-grant-tables).
-        with pytest.raises(mysql.connector.Error) as denied:
-            mysql.connector.connect(**srv.connect_args(password="wrong"))
-        assert denied.value.errno == errorcode.ER_ACCESS_DENIED_ERROR
-
-        pid = srv.pid
-        assert pid is not None
-        srv.kill()
-        assert not srv.running
-        assert srv.process is not None and srv.process.returncode == -signal.SIGKILL
+        server.kill()  # SIGKILL: no clean shutdown
+        assert not server.running()
         with pytest.raises(ProcessLookupError):
-            os.kill(pid, 0)  # killed and reaped: the pid is gone
+            os.kill(pid, 0)  # killed and reaped
         with pytest.raises(mysql.connector.Error):
-            mysql.connector.connect(**srv.connect_args(connection_timeout=5))
+            connect(server)
+
+        server.start()  # crash recovery on the same data directory and port
+        assert server.port == port
+        assert query(server, "SELECT COUNT(*) FROM support_crash.t") == [(3,)]
+        server.stop()  # a clean shutdown, as at the end of the session
+        server.start()
+        assert query(server, "SELECT COUNT(*) FROM support_crash.t") == [(3,)]
     finally:
-        srv.close()
-    assert not os.path.exists(tmpdir)
-    srv.close()  # idempotent
-
-
-def test_private_server_recovers_after_crash_and_stops_cleanly() -> None:
-    with PrivateServer() as srv:
-        conn = mysql.connector.connect(**srv.connect_args(autocommit=True))
-        cur = conn.cursor()
-        cur.execute("CREATE DATABASE faults")
-        cur.execute("CREATE TABLE faults.t (id INT PRIMARY KEY) ENGINE=InnoDB")
-        cur.execute("INSERT INTO faults.t VALUES (1), (2), (3)")
-        conn.close()
-        port = srv.port
-
-        srv.kill()
-        srv.start()  # crash recovery on the same datadir and port
-        assert srv.port == port
-        conn = mysql.connector.connect(**srv.connect_args())
-        cur = conn.cursor()
-        cur.execute("SELECT COUNT(*) FROM faults.t")
-        assert cur.fetchone() == (3,)
-        conn.close()
-
-        assert srv.stop() == 0  # clean shutdown
-        assert not srv.running
-        srv.start()  # restart after a clean stop too
-        with pytest.raises(PrivateServerError):
-            srv.start()  # but not while already running
-        tmpdir = srv.tmpdir
-    assert tmpdir is not None and not os.path.exists(tmpdir)
+        query(server, "DROP DATABASE support_crash")

@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Beyond the curriculum: an endless generator that follows live data.
+
+``follow_users(after=None)`` yields each user committed to user_data after a
+position, as a user dict, then waits for the next, for ever: the consumer
+stops it (``islice``, ``break``, ``close()``) and its connection closes.
+Without ``after`` it follows from now (the first ``next()``).
+``follow_positions`` yields ``(position, user)``: pass a position back as
+``after``, in this process or another, to resume right after that user.
+Every committed user comes once, in commit order, whoever wrote it; a
+rolled-back row never comes. Idle, the feed sleeps between looks; when its
+server goes away it reconnects and carries on. How, and the fine print
+on order: prodev/follow.py.
+"""
+
+from collections.abc import Iterator
+from itertools import islice
+
+import seed
+from prodev import follow, produce
+
+
+def follow_positions(after: int | None = None) -> Iterator[tuple[int, dict]]:
+    """Yield ``(position, user)`` for each user committed after ``after``, for ever."""
+    if after is not None:  # checked at the first next(), before any connection
+        seed.check_size("after", after, minimum=0)
+    with follow.Feed(after) as feed:
+        while True:
+            for position, user in feed.wait():  # blocks until new users are committed
+                yield position, user
+
+
+def follow_users(after: int | None = None) -> Iterator[dict]:
+    """Yield each user committed after position ``after`` (default: now), for ever."""
+    for _position, user in follow_positions(after):
+        yield user
+
+
+if __name__ == "__main__":
+    # "now" is taken before the producer starts, so that no user is missed.
+    with follow.visiting() as now, produce.in_background(rate=5, seconds=2):
+        for position, user in islice(follow_positions(now), 10):
+            print(position, user)

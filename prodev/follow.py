@@ -1,0 +1,393 @@
+"""Following user_data as rows arrive: a change log, positions, and a feed.
+
+No binary log is needed (MariaDB has it off by default, and a follower must
+not reconfigure the server), so the same design runs on MySQL/MariaDB, on a
+Galera cluster and on SQLite:
+
+1. **Capture.** An ``AFTER INSERT`` trigger on user_data writes each new
+   row's user_id into ``user_data_log``, inside the writer's own
+   transaction: the entry commits with the row or rolls back with it. Every
+   writer counts, whoever it is (the producer, seed.py, a plain ``INSERT``
+   in the mariadb client). The trigger is created by the first follower,
+   not by seeding, so a project that never follows pays nothing for it.
+
+2. **Positions, given to committed entries only.** An entry's ``seq``
+   (AUTO_INCREMENT) is taken at INSERT time, not at commit: a transaction
+   that took seq 5 can commit after one that took 6, or roll back and leave
+   5 empty for ever, and each Galera node hands out its own interleaved
+   numbers. Reading ``seq > last`` therefore skips rows. Instead a follower
+   that finds entries without a position (``pos = 0``) gives them
+   positions, in one transaction that first locks the single row of
+   ``user_data_log_head``. It can only see committed entries, so no position
+   ever goes to a row that could still roll back, and an entry committed
+   later gets a later position. The lock makes positioners take turns on one
+   server (on Galera, certification aborts the second of two nodes'
+   positioners, which tries again), and each batch's positions lie above
+   the head's ``last``.
+
+3. **Reading.** Positions are committed in increasing order, one batch at a
+   time, so a reader never sees a position without every smaller one:
+   ``pos > last ORDER BY pos`` misses nothing, repeats nothing, and needs no
+   timeout for gaps. Positions increase but are not contiguous.
+
+Order: a transaction that committed before the follower's previous look
+comes before every one committed after it; those that committed between the
+same two looks (milliseconds apart while rows flow) come in the order they
+inserted. On SQLite, where one writer at a time holds the database, that is
+exactly commit order.
+
+With writers on several Galera nodes, two commits seen in the same look are
+ordered by their nodes' interleaved seqs instead.
+
+``Feed`` is the follower's side: one connection (on MySQL in READ
+COMMITTED, so that positioning takes no gap locks), a position, a ``wait()``
+that blocks (polling with a growing pause, ten looks a second at most when
+idle) until users arrive, and a reconnect, to the first configured server
+that answers, when its server goes away.
+
+``python3 -m prodev.follow remove`` drops the trigger and the log, so that
+writers stop paying for them; the next follower sets them up again.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from types import TracebackType
+from typing import Any
+
+import mysql.connector
+
+from prodev.config import check_size
+from prodev.connections import Connection, engine_of, prodev_connection
+from prodev.errors import SetupError, report
+from prodev.mysql_engine import LOST
+
+if mysql.connector.HAVE_CEXT:
+    # The C extension's commit() and rollback() raise its own error class,
+    # not a mysql.connector.Error: a lost server or a lost certification
+    # surfaces there.
+    from _mysql_connector import MySQLInterfaceError
+
+    DRIVER_ERRORS: tuple[type[Exception], ...] = (mysql.connector.Error, MySQLInterfaceError)
+else:
+    DRIVER_ERRORS = (mysql.connector.Error,)
+
+LOG, HEAD, TRIGGER = "user_data_log", "user_data_log_head", "user_data_logged"
+# A permanent entry with this position, and no user, sits in the pos index
+# between the pending entries (pos = 0, where writers insert) and the
+# positioned ones (where positioners insert), so that the two never insert
+# into the same gap: on Galera the first positioning of a fresh log made the
+# cluster abort a writer's transaction on another node there. Real positions
+# start above it.
+BOUNDARY = 1
+USER_KEYS = ("user_id", "name", "email", "age")
+READ_PAGE = 1_000  # entries read per look
+POSITION_PAGE = 10_000  # entries positioned per transaction
+POLL_FIRST, POLL_MAX = 0.002, 0.1  # seconds between idle looks, doubling
+RECONNECT_FOR = 60.0  # seconds a lost feed keeps trying to reconnect
+RECONNECT_PAUSE = 0.2
+# Lock wait timeout (1205) and deadlock (1213), which is also how Galera
+# reports a transaction that lost certification: give up this look, try again.
+TRY_AGAIN = {1205, 1213}
+
+MYSQL_SETUP = (
+    f"""CREATE TABLE IF NOT EXISTS {LOG} (
+        seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+        user_id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+        pos BIGINT NOT NULL DEFAULT 0,
+        KEY pos (pos)
+    ) ENGINE=InnoDB""",
+    f"""CREATE TABLE IF NOT EXISTS {HEAD} (
+        id TINYINT UNSIGNED NOT NULL PRIMARY KEY,
+        last BIGINT NOT NULL
+    ) ENGINE=InnoDB""",
+    f"INSERT IGNORE INTO {HEAD} (id, last) VALUES (1, {BOUNDARY})",
+    f"INSERT IGNORE INTO {LOG} (seq, user_id, pos) VALUES (-1, '', {BOUNDARY})",
+    f"""CREATE TRIGGER {TRIGGER} AFTER INSERT ON user_data FOR EACH ROW
+        INSERT INTO {LOG} (user_id) VALUES (NEW.user_id)""",
+)
+SQLITE_SETUP = (
+    # A follower reads while writers write: in WAL mode neither waits for the
+    # other (with the default rollback journal a commit waits for every
+    # reader, and at 5,000 inserts a second the follower fell seconds behind).
+    # The mode belongs to the file and stays.
+    "PRAGMA journal_mode=WAL",
+    f"""CREATE TABLE IF NOT EXISTS {LOG} (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id TEXT NOT NULL,
+        pos INTEGER NOT NULL DEFAULT 0
+    )""",
+    f"CREATE INDEX IF NOT EXISTS {LOG}_pos ON {LOG} (pos)",
+    f"CREATE TABLE IF NOT EXISTS {HEAD} (id INTEGER PRIMARY KEY, last INTEGER NOT NULL)",
+    f"INSERT OR IGNORE INTO {HEAD} (id, last) VALUES (1, {BOUNDARY})",
+    f"INSERT OR IGNORE INTO {LOG} (seq, user_id, pos) VALUES (-1, '', {BOUNDARY})",
+    f"""CREATE TRIGGER IF NOT EXISTS {TRIGGER} AFTER INSERT ON user_data
+        BEGIN INSERT INTO {LOG} (user_id) VALUES (NEW.user_id); END""",
+)
+HAS_TRIGGER = {
+    "mysql": "SELECT COUNT(*) FROM information_schema.TRIGGERS "
+    "WHERE TRIGGER_SCHEMA = DATABASE() AND TRIGGER_NAME = %s",
+    "sqlite": "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name = %s",
+}
+TRIGGER_EXISTS = 1359  # MySQL: two followers set up at once; the other one won
+
+READ_AFTER = f"""
+SELECT log.pos, user_data.user_id, user_data.name, user_data.email, user_data.age
+FROM {LOG} AS log LEFT JOIN user_data ON user_data.user_id = log.user_id
+WHERE log.pos > %s ORDER BY log.pos LIMIT %s"""
+# pos = 0 (not NULL) lets one index range over (pos, seq) find the pending entries.
+PENDING = f"SELECT seq FROM {LOG} WHERE pos = 0 AND seq > %s ORDER BY seq LIMIT %s"
+TAKE_TURN = f"UPDATE {HEAD} SET last = last WHERE id = 1"  # locks the head row until commit
+LAST = f"SELECT last FROM {HEAD} WHERE id = 1"
+SET_LAST = f"UPDATE {HEAD} SET last = %s WHERE id = 1"
+READ_COMMITTED = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"
+
+
+def is_set_up(connection: Connection) -> bool:
+    """Is the trigger there (and so the log it writes to)?"""
+    cursor = connection.cursor()
+    cursor.execute(HAS_TRIGGER[engine_of(connection)], (TRIGGER,))
+    present = cursor.fetchone()[0]
+    connection.commit()
+    return bool(present)
+
+
+def set_up(connection: Connection) -> None:
+    """Create the log, its head row and the trigger, unless the trigger is there.
+
+    The trigger goes last: once it exists, everything it writes to does too.
+    """
+    if is_set_up(connection):
+        return
+    engine = engine_of(connection)
+    cursor = connection.cursor()
+    for statement in MYSQL_SETUP if engine == "mysql" else SQLITE_SETUP:
+        try:
+            cursor.execute(statement)
+        except mysql.connector.Error as error:
+            if error.errno != TRIGGER_EXISTS:
+                raise
+        connection.commit()
+
+
+def remove(connection: Connection) -> None:
+    """Drop the trigger, then the log: writers to user_data stop paying for it."""
+    cursor = connection.cursor()
+    for name, kind in ((TRIGGER, "TRIGGER"), (LOG, "TABLE"), (HEAD, "TABLE")):
+        cursor.execute(f"DROP {kind} IF EXISTS {name}")
+    connection.commit()
+
+
+def position_pending(connection: Connection, above: int = 0) -> tuple[int, int]:
+    """Give positions to committed entries with none and a seq above ``above``.
+
+    Returns (how many, the largest seq positioned, or ``above``). Positions
+    are ``seq`` shifted above the head's ``last``, so one UPDATE positions a
+    whole batch: they increase with ``seq`` inside the batch and lie above
+    every earlier batch.
+    """
+    cursor = connection.cursor()
+    cursor.execute(PENDING, (above, 1))
+    found = cursor.fetchall()
+    connection.commit()  # ends the read, so that the next one sees fresh data
+    if not found:
+        return 0, above
+    try:
+        cursor.execute(TAKE_TURN)
+        cursor.execute(LAST)
+        (last,) = cursor.fetchone()
+        cursor.execute(PENDING, (above, POSITION_PAGE))  # after the lock: fresh data
+        pending = [seq for (seq,) in cursor.fetchall()]
+        if pending:
+            shift = last + 1 - pending[0]
+            marks = ", ".join(["%s"] * len(pending))
+            cursor.execute(
+                f"UPDATE {LOG} SET pos = seq + %s WHERE seq IN ({marks})", (shift, *pending)
+            )
+            cursor.execute(SET_LAST, (pending[-1] + shift,))
+        connection.commit()
+    except DRIVER_ERRORS as error:
+        connection.rollback()
+        if getattr(error, "errno", None) not in TRY_AGAIN:
+            raise
+        return 0, above  # another positioner won; the next look tries again
+    except BaseException:
+        connection.rollback()
+        raise
+    return len(pending), max(pending, default=above)
+
+
+def position_all(connection: Connection) -> int:
+    """Position every committed entry that has no position; return how many.
+
+    A page after the first starts above the last seq positioned, so it does
+    not wade again through the index entries the first pages left for purge.
+    """
+    total = above = 0
+    while True:
+        count, above = position_pending(connection, above)
+        total += count
+        if count < POSITION_PAGE:
+            return total
+
+
+def read_after(connection: Connection, position: int) -> list[tuple[int, dict | None]]:
+    """The next positioned entries after ``position``: (position, user or None).
+
+    The user is None when it was deleted before this read.
+    """
+    cursor = connection.cursor()
+    cursor.execute(READ_AFTER, (position, READ_PAGE))
+    rows = cursor.fetchall()
+    connection.commit()
+    return [
+        (row[0], None if row[1] is None else dict(zip(USER_KEYS, row[1:], strict=True)))
+        for row in rows
+    ]
+
+
+def current_position(connection: Connection) -> int:
+    """The position of the last user committed so far: "now"."""
+    position_all(connection)
+    cursor = connection.cursor()
+    cursor.execute(LAST)
+    (last,) = cursor.fetchone()
+    connection.commit()
+    return int(last)
+
+
+def now() -> int:
+    """A position token for "now": follow from it to get only users committed later."""
+    with prodev_connection() as connection:
+        set_up(connection)
+        return current_position(connection)
+
+
+@contextmanager
+def visiting() -> Iterator[int]:
+    """For demos: set up the log, yield "now", and remove the log afterwards
+    unless it was there before, so that seeding does not pay for the trigger."""
+    with prodev_connection() as connection:
+        was_there = is_set_up(connection)
+        set_up(connection)
+        position = current_position(connection)
+    try:
+        yield position
+    finally:
+        if not was_there:
+            with prodev_connection() as connection:
+                remove(connection)
+
+
+class Feed:
+    """A follower's connection and position in the log, reconnecting when lost.
+
+    Use it as a context manager: the connection opens on entry (setting up
+    the log if needed, and taking "now" as the position when ``after`` is
+    None) and closes on exit.
+    """
+
+    def __init__(self, after: int | None = None) -> None:
+        if after is not None:
+            check_size("after", after, minimum=0)
+        self.position = after
+        self._connections = ExitStack()
+        self._connection: Any = None
+
+    def __enter__(self) -> Feed:
+        try:
+            self._connect()
+            if self.position is None:
+                self.position = current_position(self._connection)
+        except BaseException:
+            self.close()  # __exit__ does not run when __enter__ fails
+            raise
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection (safe to call twice)."""
+        self._connection = None
+        self._connections.close()
+
+    def wait(self) -> list[tuple[int, dict]]:
+        """Block until users are committed after the position; return them, in order.
+
+        Returns a non-empty list of ``(position, user)`` and moves the
+        position past them. Between empty looks it sleeps, 2 ms at first,
+        doubling to 100 ms.
+        """
+        pause = POLL_FIRST
+        while True:
+            entries = self._look()
+            if entries:
+                self.position = entries[-1][0]
+                users = [(position, user) for position, user in entries if user is not None]
+                if users:
+                    return users
+                continue
+            time.sleep(pause)
+            pause = min(pause * 2, POLL_MAX)
+
+    def _connect(self) -> None:
+        self._connection = self._connections.enter_context(prodev_connection())
+        if engine_of(self._connection) == "mysql":
+            # No gap locks: a positioner then holds nothing a writer could wait for.
+            self._connection.cursor().execute(READ_COMMITTED)
+        set_up(self._connection)
+
+    def _look(self) -> list[tuple[int, dict | None]]:
+        """Position what has been committed since, then read after the position."""
+        lost_since = None
+        while True:
+            try:
+                if self._connection is None:
+                    self._connect()
+                position_all(self._connection)
+                return read_after(self._connection, self.position)
+            except (*DRIVER_ERRORS, SetupError, sqlite3.Error) as error:
+                if not self._lost(error):
+                    raise
+                lost_since = lost_since or time.monotonic()
+                if time.monotonic() - lost_since > RECONNECT_FOR:
+                    raise
+                self.close()
+                time.sleep(RECONNECT_PAUSE)
+
+    def _lost(self, error: Exception) -> bool:
+        """Did the server go away (so that a new connection may carry on)?"""
+        if isinstance(error, SetupError):
+            return self._connection is None  # reconnecting: the server is not back yet
+        if isinstance(error, DRIVER_ERRORS):
+            return getattr(error, "errno", None) in LOST or not self._connection.is_connected()
+        return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python3 -m prodev.follow remove``: drop the trigger and the log."""
+    if (sys.argv[1:] if argv is None else argv) != ["remove"]:
+        print("usage: python3 -m prodev.follow remove", file=sys.stderr)
+        return 2
+    try:
+        with prodev_connection() as connection:
+            remove(connection)
+    except SetupError as error:
+        report(error)
+        return 1
+    print("follow: trigger and log removed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
