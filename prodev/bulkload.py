@@ -235,7 +235,7 @@ def _sorter() -> Iterator[subprocess.Popen]:
     try:
         yield sorter
     except BaseException as error:
-        sorter.kill()
+        sorter.terminate()  # SIGTERM: sort removes its temporary files, SIGKILL would not
         errors = _reap(sorter)
         if isinstance(error, BrokenPipeError):  # sort stopped reading: it failed (disk full, ...)
             raise _sort_failed(errors, sorter.returncode) from None
