@@ -131,12 +131,11 @@ def _use_load_data(connection: Connection) -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT @@local_infile")
         allowed = bool(cursor.fetchone()[0])
-    if method == "load-data" and not allowed:
-        raise SetupError(
-            "LOAD_METHOD=load-data, but this server has local_infile off: "
-            "set LOAD_METHOD=auto or insert, or turn local_infile on"
-        )
-    return allowed and shutil.which("sort") is not None
+    sorter = shutil.which("sort") is not None  # the bulk path sorts rows with it
+    if method == "load-data" and not (allowed and sorter):
+        missing = "no sort command on PATH" if allowed else "this server has local_infile off"
+        raise SetupError(f"LOAD_METHOD=load-data, but {missing}: set LOAD_METHOD=auto or insert")
+    return allowed and sorter
 
 
 @contextmanager

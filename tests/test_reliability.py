@@ -24,23 +24,12 @@ import pytest
 from conftest import ROOT, admin_query, load, run_script, table_rows
 
 import seed
+from prodev.config import KEYS
 from tests.support.helpers import free_port, one_line_error
 
 HEADER = '"name","email","age"'
 GOOD = '"Ann Lee","ann@x.com","30"'
 STREAMS = ("0-stream_users.py", "1-batch_processing.py", "2-lazy_paginate.py", "4-stream_ages.py")
-SETTINGS = (
-    "DB_ENGINE",
-    "MYSQL_HOST",
-    "MYSQL_PORT",
-    "MYSQL_HOSTS",
-    "MYSQL_USER",
-    "MYSQL_PASSWORD",
-    "MYSQL_DATABASE",
-    "SQLITE_PATH",
-    "SQLITE_TIMEOUT",
-    "LOAD_METHOD",
-)
 PR_CAPBSET_DROP = 24  # from <linux/prctl.h>
 SHOWN_MAX = 300  # characters an error line may spend on the values it quotes
 
@@ -56,7 +45,7 @@ def write_csv(tmp_path: Path, *lines: str, header: str = HEADER, name: str = "us
 
 def bare_env(**settings: str) -> dict[str, str]:
     """Our environment without any seed setting, plus ``settings``."""
-    env = {key: value for key, value in os.environ.items() if key not in SETTINGS}
+    env = {key: value for key, value in os.environ.items() if key not in KEYS}
     return {**env, "PYTHONUNBUFFERED": "1", **settings}
 
 
