@@ -39,6 +39,11 @@ class DecimalConverter(MySQLConverter):
 
 if mysql.connector.HAVE_CEXT:
     from _mysql_connector import MySQLInterfaceError
+
+    # The C extension's commit() and rollback() raise its own error class,
+    # not a mysql.connector.Error: a lost server or a lost certification
+    # surfaces there, so code that catches driver errors catches both.
+    DRIVER_ERRORS: tuple[type[Exception], ...] = (mysql.connector.Error, MySQLInterfaceError)
     from mysql.connector.connection_cext import CMySQLConnection
     from mysql.connector.errors import get_mysql_exception
 
@@ -80,3 +85,5 @@ if mysql.connector.HAVE_CEXT:
             else:
                 return partial(MySQLConverter(self.python_charset).to_python, column)
             return (lambda value: None if value is None else read(value)) if nullable else read
+else:
+    DRIVER_ERRORS = (mysql.connector.Error,)

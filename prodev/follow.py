@@ -63,18 +63,9 @@ import mysql.connector
 
 from prodev.config import check_size
 from prodev.connections import Connection, engine_of, prodev_connection
+from prodev.driver_hooks import DRIVER_ERRORS
 from prodev.errors import SetupError, report
 from prodev.mysql_engine import LOST
-
-if mysql.connector.HAVE_CEXT:
-    # The C extension's commit() and rollback() raise its own error class,
-    # not a mysql.connector.Error: a lost server or a lost certification
-    # surfaces there.
-    from _mysql_connector import MySQLInterfaceError
-
-    DRIVER_ERRORS: tuple[type[Exception], ...] = (mysql.connector.Error, MySQLInterfaceError)
-else:
-    DRIVER_ERRORS = (mysql.connector.Error,)
 
 LOG, HEAD, TRIGGER = "user_data_log", "user_data_log_head", "user_data_logged"
 # A permanent entry with this position, and no user, sits in the pos index

@@ -26,8 +26,9 @@ from contextlib import contextmanager
 
 from prodev.connections import Connection, prodev_connection
 from prodev.csvfile import user_id_for
+from prodev.driver_hooks import DRIVER_ERRORS
 from prodev.errors import SetupError, report
-from prodev.follow import DRIVER_ERRORS, TRY_AGAIN
+from prodev.follow import TRY_AGAIN
 
 RETRIES = 5  # runs of one transaction that loses a deadlock
 MOST_AT_ONCE = 1_000  # rows in one transaction when the producer is behind
