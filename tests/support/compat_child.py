@@ -9,7 +9,7 @@ the project, because the venv it runs in holds nothing else.
 Figures (each a key of the printed object):
 
 - ``info``: Python, driver version, whether its C extension loads, and the
-  class of the connection the project opens.
+  class of the connection the project opens (and whether it is the C one).
 - ``early_stop``: the full ``stream_users()`` against the curriculum's
   ``islice(stream_users(), 6)`` (best of three, connection included), and
   what the early stop left behind: socket or database-file descriptors in
@@ -105,12 +105,13 @@ def info() -> dict:
     except ImportError:
         c_extension = False
     with seed.prodev_connection() as connection:
-        connection_class = type(connection).__name__
+        classes = [kind.__name__ for kind in type(connection).__mro__]
     return {
         "python": platform.python_version(),
         "driver": mysql.connector.__version__,
         "c_extension_loads": c_extension,
-        "connection_class": connection_class,
+        "connection_class": classes[0],
+        "c_extension_in_use": any(name.startswith("CMySQL") for name in classes),
     }
 
 
