@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from itertools import islice
+from pathlib import Path
 
 import pytest
 from conftest import (
@@ -21,6 +23,7 @@ from conftest import (
     load,
     open_connections,
     run_script,
+    server_settings,
     settled_sessions,
     table_rows,
     wait_for,
@@ -284,3 +287,16 @@ def test_taking_a_few_lines_pulls_no_more_rows_than_it_needs(
 
     assert len(list(islice(pipeline(counted()), 6))) == 6
     assert len(pulled) == 6
+
+
+@pytest.mark.parametrize("engine", ["mysql"], indirect=True)  # the anchor is the mariadb client
+def test_the_benchmark_runs_and_reports_each_size(engine: str, tmp_path: Path) -> None:
+    report = tmp_path / "PIPELINE.md"
+    env = {**os.environ, **server_settings(), "DB_ENGINE": "mysql"}
+    result = run_script("bench/pipeline.py", "--quick", "--out", str(report), env=env)
+
+    assert result.returncode == 0, result.stderr
+    rows = [line.split("|") for line in report.read_text().splitlines()]
+    sizes = [row for row in rows if len(row) > 2 and row[1].strip() == "2,000"]
+    assert len(sizes) == 1
+    assert 0 < int(sizes[0][2].replace(",", "")) < 2_000  # the users older than 25
