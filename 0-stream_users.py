@@ -24,7 +24,9 @@ def stream_users() -> Iterator[dict]:
     """Yield every user as a dict, one at a time, in user_id order."""
     with seed.prodev_connection() as connection:
         cursor = connection.cursor(dictionary=True)
-        cursor.execute("SELECT user_id, name, email, age FROM user_data ORDER BY user_id")
+        cursor.execute(
+            "SELECT user_id, name, email, age FROM user_data ORDER BY user_id"
+        )
         for row in cursor:
             yield row
 

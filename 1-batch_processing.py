@@ -7,7 +7,6 @@ except perhaps the last, and no empty batch is ever yielded. Memory holds one
 batch at a time, and the connection closes when the batches run out, on an
 error, or when the consumer stops early. The size is checked first thing,
 so a bad size raises at the first ``next()``, before any connection or query.
-
 ``batch_processing(batch_size)`` prints every user older than 25, one dict a
 line, as the batches stream past.
 """
@@ -23,7 +22,9 @@ def stream_users_in_batches(batch_size: int) -> Iterator[list[dict]]:
     seed.check_size("batch_size", batch_size)
     with seed.prodev_connection() as connection:
         cursor = connection.cursor(dictionary=True)
-        cursor.execute("SELECT user_id, name, email, age FROM user_data ORDER BY user_id")
+        cursor.execute(
+            "SELECT user_id, name, email, age FROM user_data ORDER BY user_id"
+        )
         while batch := cursor.fetchmany(batch_size):
             yield batch
 

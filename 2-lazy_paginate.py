@@ -1,27 +1,24 @@
 #!/usr/bin/env python3
 """Task 3: paginate lazily, fetching the next page only when it is needed.
 
-``paginate_users(page_size, offset)`` returns one page of user dicts with
-``LIMIT``/``OFFSET`` in user_id order (the numbers are query parameters,
-never pasted into the SQL). ``lazy_paginate(page_size)``, also named
-``lazy_pagination`` as the curriculum's driver has it, starts at offset 0,
-fetches a page only when the consumer asks for one, and stops at the first
-empty page; one connection serves the walk and closes however it ends. The
-size is checked first, so a bad one raises at the first ``next()``.
-
-OFFSET makes the server skip every earlier row again, so page n costs O(n):
-5-keyset_paginate.py shows a walk whose every page costs the same.
-"""
+``paginate_users(page_size, offset)`` returns a page of user dicts in
+user_id order, ``LIMIT`` and ``OFFSET`` bound as parameters. ``lazy_paginate``
+(alias ``lazy_pagination``) checks its size, then fetches each page only when
+asked, up to the first empty one, on one connection closed however it ends.
+OFFSET rescans the rows before a page, so page n costs O(n): see
+5-keyset_paginate.py for pages that all cost the same."""
 
 from collections.abc import Iterator
 
 import seed
 
-PAGE = "SELECT user_id, name, email, age FROM user_data ORDER BY user_id LIMIT %s OFFSET %s"
+PAGE = ("SELECT user_id, name, email, age FROM user_data ORDER BY user_id"
+        " LIMIT %s OFFSET %s")
 
 
-def paginate_users(page_size: int, offset: int, connection: seed.Connection = None) -> list[dict]:
-    """Return at most ``page_size`` users from ``offset`` on (on a new connection if none)."""
+def paginate_users(page_size: int, offset: int,
+                   connection: seed.Connection = None) -> list[dict]:
+    """Return the page at ``offset``, on a new connection if none is given."""
     seed.check_size("page_size", page_size)
     seed.check_size("offset", offset, minimum=0)
     if connection is None:
@@ -33,7 +30,7 @@ def paginate_users(page_size: int, offset: int, connection: seed.Connection = No
 
 
 def lazy_paginate(page_size: int) -> Iterator[list[dict]]:
-    """Yield pages of at most ``page_size`` users, each fetched when asked for."""
+    """Yield pages of at most ``page_size`` users, each fetched when asked."""
     seed.check_size("page_size", page_size)
     with seed.prodev_connection() as connection:
         offset = 0

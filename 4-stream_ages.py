@@ -30,7 +30,10 @@ def calculate_average_age() -> Decimal:
         count += 1
         total += age
     if not count:
-        raise seed.SetupError("user_data is empty, so there is no average age: run ./seed.py first")
+        raise seed.SetupError(
+            "user_data is empty, so there is no average age: "
+            "run ./seed.py first"
+        )
     return Decimal(total) / count
 
 

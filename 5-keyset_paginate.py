@@ -1,16 +1,13 @@
 #!/usr/bin/env python3
 """Beyond the curriculum: keyset pagination that resumes after a lost server.
 
-``keyset_paginate(page_size, after=None)`` yields the same pages as
-``lazy_paginate`` on an unchanged table, but asks for the rows *after the
-last user_id seen* instead of skipping ``offset`` rows: the primary key
-answers that directly, so every page costs the same, however deep the walk.
-The last user_id of a page is also a position that survives anything: pass
-it as ``after`` to resume a walk later, and the walk resumes by itself when
-its server goes away (a crash, a cluster node lost), on a new connection to
-the first configured server that answers, so every user comes exactly once,
-in order. An OFFSET walk cannot promise that: rows inserted or deleted
-meanwhile move every later row to another page.
+``keyset_paginate(page_size, after=None)`` yields ``lazy_paginate``'s pages
+but asks for the rows *after the last user_id seen* instead of skipping
+``offset`` rows: the primary key answers that directly, so every page costs
+the same, however deep. That user_id is a position: pass it as ``after`` to
+resume later. When the server goes away the walk resumes by itself on the
+first configured server that answers, so every user comes once, in order,
+which OFFSET cannot promise: inserts and deletes shift its pages.
 """
 
 from collections.abc import Iterator
@@ -18,24 +15,25 @@ from collections.abc import Iterator
 import seed
 from prodev.resume import reconnecting
 
-PAGE_AFTER = (
-    "SELECT user_id, name, email, age FROM user_data WHERE user_id > %s ORDER BY user_id LIMIT %s"
-)
+PAGE_AFTER = ("SELECT user_id, name, email, age FROM user_data"
+              " WHERE user_id > %s ORDER BY user_id LIMIT %s")
 
 
-def page_after(connection: seed.Connection, page_size: int, after: str | None) -> list[dict]:
-    """Return the next ``page_size`` users whose user_id sorts after ``after``."""
+def page_after(connection: seed.Connection, page_size: int,
+               after: str | None) -> list[dict]:
+    """Return the next ``page_size`` users with a user_id after ``after``."""
     cursor = connection.cursor(dictionary=True)
     cursor.execute(PAGE_AFTER, (after or "", page_size))
     return cursor.fetchall()
 
 
-def keyset_paginate(page_size: int, after: str | None = None) -> Iterator[list[dict]]:
-    """Yield pages of at most ``page_size`` users with user_id after ``after``."""
+def keyset_paginate(page_size: int,
+                    after: str | None = None) -> Iterator[list[dict]]:
+    """Yield pages of up to ``page_size`` users, user_ids after ``after``."""
     seed.check_size("page_size", page_size)
     if after is not None and not isinstance(after, str):
-        raise TypeError(f"after must be a user_id string or None, not {type(after).__name__}")
-    for attempt in reconnecting():  # a new connection each time the server is lost
+        raise TypeError(f"after must be a user_id string or None: {after!r}")
+    for attempt in reconnecting():  # a new connection per lost server
         with attempt as connection:
             while page := page_after(connection, page_size, after):
                 yield page

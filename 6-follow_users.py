@@ -21,17 +21,17 @@ from prodev import follow, produce
 
 
 def follow_positions(after: int | None = None) -> Iterator[tuple[int, dict]]:
-    """Yield ``(position, user)`` for each user committed after ``after``, for ever."""
+    """Yield ``(position, user)`` for each user committed after ``after``."""
     if after is not None:  # checked at the first next(), before any connection
         seed.check_size("after", after, minimum=0)
     with follow.Feed(after) as feed:
         while True:
-            for position, user in feed.wait():  # blocks until new users are committed
+            for position, user in feed.wait():  # blocks until new commits
                 yield position, user
 
 
 def follow_users(after: int | None = None) -> Iterator[dict]:
-    """Yield each user committed after position ``after`` (default: now), for ever."""
+    """Yield each user committed after position ``after`` (default: now)."""
     for _position, user in follow_positions(after):
         yield user
 

@@ -72,17 +72,19 @@ def create_database(connection: Connection) -> None:
 
 
 def connect_to_prodev() -> Connection | None:
-    """Connect to the configured database (ALX_prodev); ``None`` if that fails."""
+    """Connect to the configured database (ALX_prodev); ``None`` on failure."""
     return _connect_or_none(database=True)
 
 
 def create_table(connection: Connection) -> None:
-    """Create user_data if it does not exist, then say so as the contract does."""
+    """Create user_data if it does not exist; print the contract's line."""
     connection.backend.create_table(connection)
     print(f"Table {schema.TABLE} created successfully")
 
 
-def insert_data(connection: Connection, data: str | os.PathLike[str]) -> LoadResult:
+def insert_data(
+    connection: Connection, data: str | os.PathLike[str]
+) -> LoadResult:
     """Insert the users of CSV file ``data`` that are not already in user_data.
 
     All or nothing: a bad row, a lost server or an interrupt leaves the
@@ -92,6 +94,7 @@ def insert_data(connection: Connection, data: str | os.PathLike[str]) -> LoadRes
 
 
 def _connect_or_none(database: bool) -> Connection | None:
+    """Connect, or report why not on one line and return ``None``."""
     try:
         return open_connection(database)
     except SetupError as error:
@@ -115,7 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     """``seed.py [CSV]``: seed user_data and print one summary line."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) > 1 or args[:1] in (["-h"], ["--help"]):
-        print("usage: seed.py [CSV]  (default: user_data.csv beside seed.py)", file=sys.stderr)
+        print(
+            "usage: seed.py [CSV]  (default: user_data.csv beside seed.py)",
+            file=sys.stderr,
+        )
         return 2
     path = Path(args[0]) if args else DEFAULT_CSV
     started = time.perf_counter()
@@ -125,11 +131,14 @@ def main(argv: list[str] | None = None) -> int:
         report(error)
         return 1
     except KeyboardInterrupt:  # insert_data has rolled back
-        print(f"seed: {path.name}: interrupted, nothing committed", file=sys.stderr)
+        interrupted = f"seed: {path.name}: interrupted, nothing committed"
+        print(interrupted, file=sys.stderr)
         return 130  # as a shell reports a command ended by Ctrl-C
+    elapsed = time.perf_counter() - started
     print(
-        f"seed: {printable(path.name)}: {result.read} rows read, {result.inserted} inserted, "
-        f"{result.present} already present ({time.perf_counter() - started:.2f} s)"
+        f"seed: {printable(path.name)}: {result.read} rows read, "
+        f"{result.inserted} inserted, {result.present} already present "
+        f"({elapsed:.2f} s)"
     )
     return 0
 

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 SCRIPT = Path(__file__).with_name("cluster")
 GALERA = Path("/usr/lib/galera/libgalera_smm.so")
@@ -74,19 +75,23 @@ class Server:
         """A subprocess environment using this server only."""
         return {**os.environ, **self.settings(database), "PYTHONUNBUFFERED": "1"}
 
-    def query(self, sql: str, params: tuple = (), database: str | None = None) -> list[tuple]:
-        """Run one statement on this server (autocommit) and return its rows."""
+    def connect(self, database: str | None = None, autocommit: bool = False) -> Any:
+        """A plain driver connection to this server alone; the caller closes it."""
         import mysql.connector  # here: the command line needs only the standard library
 
-        connection = mysql.connector.connect(
+        return mysql.connector.connect(
             host=self.host,
             port=self.port,
             user=self.user,
             password=self.password,
             database=database,
             connection_timeout=5,
-            autocommit=True,
+            autocommit=autocommit,
         )
+
+    def query(self, sql: str, params: tuple = (), database: str | None = None) -> list[tuple]:
+        """Run one statement on this server (autocommit) and return its rows."""
+        connection = self.connect(database, autocommit=True)
         try:
             cursor = connection.cursor()
             cursor.execute(sql, params)

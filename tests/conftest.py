@@ -209,7 +209,7 @@ def spawn() -> Iterator[Callable[..., subprocess.Popen[str]]]:
 
 
 # Hypothesis: a modest example count by default (CI included), more on demand
-# with HYPOTHESIS_PROFILE=long (README, "Tests"). No deadline: a load's time
+# with HYPOTHESIS_PROFILE=long (docs/testing.md). No deadline: a load's time
 # depends on the shared machine, not on the example.
 hypothesis.settings.register_profile("ci", max_examples=25, deadline=None)
 hypothesis.settings.register_profile("long", max_examples=2_000, deadline=None)

@@ -11,7 +11,7 @@ inserts (``LOAD_METHOD=insert``) and SQLite's batched inserts. What
 from the file, the first row of each user winning.
 
 The example count comes from the Hypothesis profile chosen in conftest.py:
-modest by default, ``HYPOTHESIS_PROFILE=long`` for a long run (see README).
+modest by default, ``HYPOTHESIS_PROFILE=long`` for a long run (see docs/testing.md).
 """
 
 from __future__ import annotations

@@ -12,13 +12,11 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, closing
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-
-import mysql.connector
 
 import seed
 from prodev.produce import INSERT
@@ -192,21 +190,9 @@ class Writers:
             self.errors.append(error)
 
 
-@contextmanager
-def direct_connection(server: Any, database: str) -> Iterator[Any]:
-    """A plain connection to ``server`` (host, port, user, password) alone, closed at the end."""
-    connection = mysql.connector.connect(
-        host=server.host,
-        port=server.port,
-        user=server.user,
-        password=server.password,
-        database=database,
-        connection_timeout=5,
-    )
-    try:
-        yield connection
-    finally:
-        connection.close()
+def direct_connection(server: Any, database: str) -> AbstractContextManager[Any]:
+    """A plain connection to a cluster node ``server`` alone, closed at the end."""
+    return closing(server.connect(database))
 
 
 def follow_until(
