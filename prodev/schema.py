@@ -106,6 +106,11 @@ def check_table(connection: Any, engine: str) -> None:
     the first column that differs and how to fix it; returns if all is well.
     """
     columns = _sqlite_columns(connection) if engine == "sqlite" else _mysql_columns(connection)
+    check_columns(columns, engine)
+
+
+def check_columns(columns: dict[str, Column], engine: str) -> None:
+    """check_table's verdict on a table's columns, as the engine describes them."""
     if not columns:
         raise SetupError(f"table {TABLE} does not exist: run seed.py to create it")
     for name in MYSQL_COLUMNS:
