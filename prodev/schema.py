@@ -8,9 +8,12 @@ DECIMAL(5, 2) and read back as ``int`` when whole, else as an exact
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prodev.errors import SetupError
+
+if TYPE_CHECKING:
+    from prodev.backends.base import Backend, Column
 
 TABLE = "user_data"
 NAME_MAX = EMAIL_MAX = 255  # characters, as in the VARCHAR(255) columns
@@ -39,8 +42,11 @@ def check_table(connection: Any) -> None:
     because the load skips duplicates with IGNORE. Raises SetupError naming
     the first column that differs and how to fix it; returns if all is well.
     """
-    backend = connection.backend
-    columns = backend.columns(connection)
+    check_columns(connection.backend.columns(connection), connection.backend)
+
+
+def check_columns(columns: dict[str, Column], backend: Backend) -> None:
+    """check_table's verdict on a table's columns, as ``backend`` describes them."""
     if not columns:
         raise SetupError(f"table {TABLE} does not exist: run seed.py to create it")
     for name in COLUMNS:
