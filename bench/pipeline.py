@@ -48,7 +48,7 @@ from run import (
 
 import seed
 from prodev.config import load_config
-from prodev.schema import MYSQL_TABLE
+from prodev.backends.mysql import TABLE_SQL as MYSQL_TABLE
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

@@ -17,18 +17,16 @@ from __future__ import annotations
 
 import argparse
 import secrets
-import sqlite3
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from prodev.connections import Connection, prodev_connection
+from prodev.backends import Connection, errors_of
+from prodev.connections import prodev_connection
 from prodev.csvfile import user_id_for
-from prodev.driver_hooks import DRIVER_ERRORS
-from prodev.errors import SetupError, report
-from prodev.follow import TRY_AGAIN
+from prodev.errors import SetupError, TryAgain, report
 
 RETRIES = 5  # runs of one transaction that loses a deadlock
 MOST_AT_ONCE = 1_000  # rows in one transaction when the producer is behind
@@ -76,12 +74,13 @@ def insert(connection: Connection, users: list[tuple[str, str, str, int]]) -> No
     """
     for attempt in range(1, RETRIES + 1):
         try:
-            connection.cursor().executemany(INSERT, users)
-            connection.commit()
+            with errors_of(connection):
+                connection.cursor().executemany(INSERT, users)
+                connection.commit()
             return
-        except DRIVER_ERRORS as error:
+        except TryAgain:
             connection.rollback()
-            if getattr(error, "errno", None) not in TRY_AGAIN or attempt == RETRIES:
+            if attempt == RETRIES:
                 raise
 
 
@@ -152,11 +151,6 @@ def main(argv: list[str] | None = None) -> int:
         count = produce(args.rate, args.seconds, timestamps if args.timestamps else None)
     except SetupError as error:
         report(error)
-        return 1
-    except (*DRIVER_ERRORS, sqlite3.Error) as error:
-        print(
-            f"error: cannot insert into user_data: {error} (run ./seed.py first)", file=sys.stderr
-        )
         return 1
     elapsed = time.monotonic() - started
     print(f"produce: {count} users in {elapsed:.2f} s ({count / elapsed:.1f}/s)")
