@@ -47,8 +47,8 @@ from run import (
 )
 
 import seed
-from prodev.config import load_config
 from prodev.backends.mysql import TABLE_SQL as MYSQL_TABLE
+from prodev.config import load_config
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
