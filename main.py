@@ -15,7 +15,7 @@ from itertools import islice
 from pathlib import Path
 
 import seed
-from prodev import follow, produce
+from prodev import connections, follow, produce
 
 HERE = Path(__file__).resolve().parent
 TASKS = {
@@ -69,6 +69,18 @@ def live_tour() -> None:
                 print(f"  position {position}: {user['name']}, {delay:.0f} ms after its commit")
 
 
+def print_version() -> int:
+    """Print the driver and its path, e.g. ``mysql-connector-python 9.7.0, C extension,
+    fast path``; a first connection settles whether the fast path reads right."""
+    try:
+        seed.check_server()
+    except seed.SetupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(connections.describe())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the task number and run it, or the tour; return the exit code."""
     parser = argparse.ArgumentParser(
@@ -77,7 +89,15 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("task", nargs="?", type=int, choices=sorted(TASKS), help="task 0 to 4")
-    task = parser.parse_args(argv).task
+    parser.add_argument(
+        "--version",
+        action="store_true",
+        help="say which database driver serves, and which path its rows take",
+    )
+    args = parser.parse_args(argv)
+    if args.version:
+        return print_version()
+    task = args.task
     # The drivers open 'user_data.csv' and import the numbered scripts by
     # name, both relative to the project folder.
     os.chdir(HERE)

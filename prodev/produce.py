@@ -19,7 +19,6 @@ import argparse
 import math
 import os
 import secrets
-import sqlite3
 import sys
 import threading
 import time
@@ -27,11 +26,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import NoReturn
 
-from prodev.connections import Connection, prodev_connection
+from prodev.backends import Connection, errors_of
+from prodev.connections import prodev_connection
 from prodev.csvfile import user_id_for
-from prodev.driver_hooks import DRIVER_ERRORS
-from prodev.errors import SetupError, report
-from prodev.follow import TRY_AGAIN
+from prodev.errors import SetupError, TryAgain, report
 
 RETRIES = 5  # runs of one transaction that loses a deadlock
 MOST_AT_ONCE = 1_000  # rows in one transaction when the producer is behind
@@ -85,12 +83,13 @@ def insert(connection: Connection, users: list[tuple[str, str, str, int]]) -> No
     """
     for attempt in range(1, RETRIES + 1):
         try:
-            connection.cursor().executemany(INSERT, users)
-            connection.commit()
+            with errors_of(connection):
+                connection.cursor().executemany(INSERT, users)
+                connection.commit()
             return
-        except DRIVER_ERRORS as error:
+        except TryAgain:
             connection.rollback()
-            if getattr(error, "errno", None) not in TRY_AGAIN or attempt == RETRIES:
+            if attempt == RETRIES:
                 raise
 
 
@@ -185,11 +184,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"produce: {count} users in {elapsed:.2f} s ({count / elapsed:.1f}/s)")
     except SetupError as error:
         report(error)
-        return 1
-    except (*DRIVER_ERRORS, sqlite3.Error) as error:
-        print(
-            f"error: cannot insert into user_data: {error} (run ./seed.py first)", file=sys.stderr
-        )
         return 1
     except BrokenPipeError:
         # The reader (head) has gone: stop quietly, as the curriculum's drivers do.

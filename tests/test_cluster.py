@@ -1,4 +1,4 @@
-"""The scripts on a 3-node MariaDB Galera cluster (issue 6).
+"""The scripts on a 3-node MariaDB Galera cluster.
 
 The module starts its own cluster with ``scripts/cluster start`` in a private
 directory under /tmp, on free ports (never the default ones, never 3306), and
@@ -398,7 +398,7 @@ def test_a_keyset_walk_continues_on_another_node_when_its_node_dies(
     check_every_row_once(got, expected, killed.gap, capsys, case)
 
 
-# ------------------------------------------------------ following live (issue 12)
+# ------------------------------------------------------------- following live
 
 
 def test_a_follower_on_node_2_gets_node_1s_commits_exactly_once_across_losing_its_node(

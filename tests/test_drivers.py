@@ -160,8 +160,9 @@ import importlib, os, sqlite3, sys
 state = lambda: (dict(sqlite3.adapters), dict(sqlite3.converters), sys.excepthook,
                  dict(os.environ), os.getcwd(), sys.stdout, sys.stderr)
 before = state()
-for name in ("prodev.config", "prodev.errors", "prodev.connections", "prodev.mysql_engine",
-             "prodev.sqlite_engine", "prodev.schema", "prodev.csvfile", "prodev.bulkload",
+for name in ("prodev.config", "prodev.errors", "prodev.connections", "prodev.backends",
+             "prodev.backends.mysql", "prodev.backends.mysql_fast", "prodev.backends.sqlite",
+             "prodev.schema", "prodev.csvfile", "prodev.bulkload",
              "prodev.resume", "prodev.curriculum", "prodev.follow", "prodev.produce"):
     importlib.import_module(name)
 print("package", [a is b or a == b for a, b in zip(before, state())])

@@ -1,6 +1,6 @@
-"""Following user_data live (issue 12): 6-follow_users.py, prodev.follow, prodev.produce.
+"""Following user_data live: 6-follow_users.py, prodev.follow, prodev.produce.
 
-Each property the README claims is a test, on both engines unless the
+Each property docs/live-data.md claims is a test, on both engines unless the
 property cannot arise there: exactly once in commit order with writers of
 every kind (the project's, the database's own client, concurrent ones that
 hold their transactions open for random times and sometimes roll back),
