@@ -74,8 +74,12 @@ def live_tour() -> None:
     print("\n6-follow_users: users as they are committed (a producer inserts 4 a second)")
     with follow.visiting() as now, produce.in_background(rate=4, seconds=2) as commits:
         for position, user in islice(live.follow_positions(now), 8):
-            delay = time.monotonic() - commits.time_of(user["email"])
-            print(f"  position {position}: {user['name']}, {delay * 1000:.0f} ms after its commit")
+            committed = commits.time_of(user["email"])
+            if committed is None:  # someone else inserted it during the demo
+                print(f"  position {position}: {user['name']}, inserted by another writer")
+            else:
+                delay = (time.monotonic() - committed) * 1000
+                print(f"  position {position}: {user['name']}, {delay:.0f} ms after its commit")
 
 
 def print_version() -> int:
