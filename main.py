@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run the curriculum's drivers: ``python3 main.py N`` runs task N (0 to 4).
+"""Run the curriculum's drivers: python3 main.py N runs task N (0 to 4).
 
 With no task, a short tour: seed the database if needed, then a few rows of
 each pattern. ``python3 main.py --help`` lists the tasks.
