@@ -31,7 +31,6 @@ from prodev.connections import (
     Connection,
     check_server,
     close_connection,
-    engine_of,
     open_connection,
     prodev_connection,
 )
@@ -69,8 +68,7 @@ def connect_db() -> Connection | None:
 
 def create_database(connection: Connection) -> None:
     """Create the configured database (ALX_prodev) if it does not exist."""
-    engine, database = engine_of(connection), load_config().database
-    schema.create_database(connection, engine, database)
+    connection.backend.create_database(connection, load_config().database)
 
 
 def connect_to_prodev() -> Connection | None:
@@ -80,7 +78,7 @@ def connect_to_prodev() -> Connection | None:
 
 def create_table(connection: Connection) -> None:
     """Create user_data if it does not exist; print the contract's line."""
-    schema.create_table(connection, engine_of(connection))
+    connection.backend.create_table(connection)
     print(f"Table {schema.TABLE} created successfully")
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Figures of issue 12: following user_data live (6-follow_users.py).
+"""Figures for following user_data live (6-follow_users.py).
 
 Measures, and writes as markdown to bench/results/FOLLOW.md (``--out``):
 

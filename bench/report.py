@@ -2,7 +2,7 @@
 
 ``write_outputs`` is called by ``bench/run.py``. Every figure is the median
 of its repeats; every comparison is a ratio to an anchor of the same run.
-Speed targets are those of issue 11, judged at every size of 200,000 rows
+Speed targets are the project's, judged at every size of 200,000 rows
 or more (at the largest size in a smaller run), each with the range of its
 per-repeat ratios (repeats are interleaved, so repeat i of a figure ran next
 to repeat i of its anchor); memory growth is from the smallest size.
@@ -202,7 +202,7 @@ def exact_target(samples: Samples, averages: dict[int, str]) -> Target:
 
 
 def targets(samples: Samples, averages: dict[int, str]) -> list[Target]:
-    """Every line of the targets table, in the issue's order."""
+    """Every line of the targets table, in its documented order."""
     sizes = sorted(samples["stream"])
     small, big = sizes[0], sizes[-1]
     judged = [rows for rows in sizes if rows >= SPEED_FROM] or [big]

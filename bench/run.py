@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run every benchmark figure of issue 4 and write RESULTS.md and plots.
+"""Run every benchmark figure of docs/performance.md; write RESULTS.md and plots.
 
 One command: ``python3 bench/run.py`` (sizes 10k, 100k and 1M rows, three
 repeats each). ``--quick`` is a tiny run (2,000 rows, one repeat) that the
@@ -38,8 +38,8 @@ from make_data import write_csv
 from report import OFFSET_MAX_ROWS, write_outputs
 
 import seed
+from prodev.backends.mysql import TABLE_SQL as MYSQL_TABLE
 from prodev.config import IDENTIFIER, Config, load_config
-from prodev.schema import MYSQL_TABLE
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

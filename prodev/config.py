@@ -38,11 +38,15 @@ KEYS = (
     "SQLITE_PATH",
     "LOAD_METHOD",
     "SQLITE_TIMEOUT",
+    "MYSQL_USE_PURE",
 )
 IDENTIFIER = re.compile(r"[A-Za-z0-9_]{1,64}")
 # ASCII digits only: str.isdigit() also accepts "²", which int() then rejects.
 PORT = re.compile(r"[0-9]{1,5}")
 SECONDS = re.compile(r"[0-9]{1,6}(\.[0-9]+)?")
+SWITCHES = dict.fromkeys(("1", "true", "yes", "on"), True) | dict.fromkeys(
+    ("0", "false", "no", "off"), False
+)
 MAX_SIZE = 2**63 - 1  # largest LIMIT/OFFSET a MySQL BIGINT can carry
 
 
@@ -58,6 +62,7 @@ class Config:
     sqlite_path: Path = ROOT / "ALX_prodev.sqlite3"
     load_method: str = "auto"
     sqlite_timeout: float = 60.0  # seconds to wait for another process's lock
+    use_pure: bool = False  # the pure Python driver (public API) even where the C one loads
 
     @property
     def address(self) -> str:
@@ -111,6 +116,9 @@ def _config_from(environment: tuple[tuple[str, str | None], ...]) -> Config:
     timeout = setting("SQLITE_TIMEOUT", "60")
     if not SECONDS.fullmatch(timeout):
         raise SetupError(f"SQLITE_TIMEOUT={timeout!r} is not valid: give a number of seconds")
+    use_pure = setting("MYSQL_USE_PURE", "0").lower()
+    if use_pure not in SWITCHES:
+        raise SetupError(f"MYSQL_USE_PURE={use_pure!r} is not valid: use 1 or 0")
     return Config(
         engine=engine,
         hosts=hosts,
@@ -120,6 +128,7 @@ def _config_from(environment: tuple[tuple[str, str | None], ...]) -> Config:
         sqlite_path=Path(setting("SQLITE_PATH", str(ROOT / f"{database}.sqlite3"))),
         load_method=load_method,
         sqlite_timeout=float(timeout),
+        use_pure=SWITCHES[use_pure],
     )
 
 

@@ -14,6 +14,7 @@ import csv
 import re
 import uuid
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
 from hashlib import sha1
 from operator import itemgetter
 from pathlib import Path
@@ -25,7 +26,8 @@ from prodev.schema import EMAIL_MAX, NAME_MAX
 COLUMNS = ("name", "email", "age")
 LIMITS = {"name": NAME_MAX, "email": EMAIL_MAX}
 # ASCII digits only: \d would also take "١٢" (Arabic-Indic), which no column stores.
-AGE_PATTERN = re.compile(r"[0-9]{1,3}(\.[0-9]{1,2})?")  # fits DECIMAL(5, 2), >= 0
+AGE_SYNTAX = r"[0-9]{1,3}(?:\.[0-9]{1,2})?"  # fits DECIMAL(5, 2), >= 0
+AGE_PATTERN = re.compile(AGE_SYNTAX)
 ERRORS_SHOWN = 5  # bad lines named before the rest are only counted
 # The longest header line read: a valid one is three names, and reading a
 # 30 MB one whole, then splitting it, would take a gigabyte.
@@ -35,13 +37,10 @@ _NAMESPACE_BYTES = USER_ID_NAMESPACE.bytes
 _UUID_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 # The strict form strict_blocks reads fast (see there).
 STRICT_BLOCK = 1 << 20  # bytes read at a time
-STRICT_HEADER = re.compile(r'\ufeff?"name","email","age"\r?\n')
-_STRICT_TEXT = r'"([^\s"\\\x00-\x1f\x7f][^"\\\x00-\x1f\x7f]{{0,{limit_1}}})"'
-STRICT_ROW = re.compile(
-    f"^{_STRICT_TEXT.format(limit_1=NAME_MAX - 1)},{_STRICT_TEXT.format(limit_1=EMAIL_MAX - 1)},"
-    r'"([0-9]{1,3}(?:\.[0-9]{1,2})?)"\r?\n',
-    re.MULTILINE,
-)
+STRICT_HEADER = re.compile("\ufeff?" + ",".join(f'"{name}"' for name in COLUMNS) + r"\r?\n")
+# No strict field holds a quote (so no CSV escaping), a backslash or an ASCII
+# control character (so a newline ends every line, and no NUL).
+STRICT_EXCLUDED = '"\\' + "".join(map(chr, range(32))) + "\x7f"
 
 
 class User(NamedTuple):
@@ -203,13 +202,15 @@ class NotStrict(Exception):
     """A file, or a line of it, outside the strict form strict_blocks reads."""
 
 
-def strict_blocks(path: Path) -> Iterator[tuple[list[tuple[str, str, str]], int]]:
+def strict_blocks(
+    path: Path, excluded: str = ""
+) -> Iterator[tuple[list[tuple[str, str, str]], int]]:
     """Yield the (name, email, age) of every row, a block at a time, fast; or raise NotStrict.
 
     The strict form is the curriculum sample's: the header "name","email","age",
-    every field quoted, no quote, backslash or control character inside a
-    field, a name and an e-mail of 1 to 255 characters not starting with
-    whitespace (so never blank), an age of ASCII digits as AGE_PATTERN allows,
+    every field quoted and valid by problem()'s rules (LIMITS, AGE_SYNTAX), no
+    field starting with whitespace or holding a character of STRICT_EXCLUDED
+    or of ``excluded`` (what the caller would otherwise have to escape),
     valid UTF-8, a newline after each line but maybe the last. Every such row
     is valid and reads exactly as read_users reads it, so one regular
     expression over a block of lines validates and extracts all its rows.
@@ -217,6 +218,7 @@ def strict_blocks(path: Path) -> Iterator[tuple[list[tuple[str, str, str]], int]
     one) NotStrict is raised, and the caller reads the file with read_users,
     which applies every rule and names bad lines. Also yields the bytes read.
     """
+    strict_row = _strict_row(excluded)
     try:
         handle = open(path, "rb")  # noqa: SIM115
     except OSError:
@@ -224,7 +226,10 @@ def strict_blocks(path: Path) -> Iterator[tuple[list[tuple[str, str, str]], int]
     with handle:
         header, tail = None, b""
         while (block := handle.read(STRICT_BLOCK)) or tail:
-            lines, tail = _whole_lines(tail + block, at_end=not block)
+            data = tail + block
+            lines, tail = _whole_lines(data, at_end=not block)
+            if not lines:
+                continue  # no newline yet: a short file's one line, read at the end
             try:
                 text = lines.decode()
             except UnicodeDecodeError:
@@ -234,10 +239,10 @@ def strict_blocks(path: Path) -> Iterator[tuple[list[tuple[str, str, str]], int]
                 if header is None:
                     raise NotStrict
                 text = text[header.end() :]
-            rows = STRICT_ROW.findall(text)
+            rows = strict_row.findall(text)
             if len(rows) != text.count("\n"):  # ^ anchors every match at a line start
                 raise NotStrict
-            yield rows, len(lines)
+            yield rows, len(data) - len(tail)  # not len(lines): a last newline may be added
     if header is None:
         raise NotStrict  # an empty file
 
@@ -250,3 +255,15 @@ def _whole_lines(data: bytes, at_end: bool) -> tuple[bytes, bytes]:
     if not cut and len(data) > STRICT_BLOCK:
         raise NotStrict  # a line longer than a block is no strict row
     return data[:cut], data[cut:]
+
+
+@lru_cache
+def _strict_row(excluded: str) -> re.Pattern[str]:
+    """A data line in the strict form, as problem() would pass it; see strict_blocks."""
+    never = re.escape(STRICT_EXCLUDED + excluded)
+    fields = {
+        column: f'"([^\\s{never}][^{never}]{{0,{limit - 1}}})"' for column, limit in LIMITS.items()
+    }
+    fields["age"] = f'"({AGE_SYNTAX})"'
+    # ^ with MULTILINE: strict_blocks counts matches against lines.
+    return re.compile("^" + ",".join(fields[column] for column in COLUMNS) + r"\r?\n", re.MULTILINE)

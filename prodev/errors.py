@@ -22,6 +22,11 @@ class ConnectionLost(SetupError):
     """The server went away in the middle of a query (crash, restart, failover)."""
 
 
+class TryAgain(SetupError):
+    """The transaction lost a lock wait or a deadlock (on Galera: certification)
+    and was rolled back; running it again is the server's own advice."""
+
+
 def report(error: SetupError) -> None:
     """Print ``error`` as the entry points do: ``error: <message>`` on stderr."""
     print(f"error: {error}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""seed.py as users meet it (issue 2): the five helpers, the grader's driver,
+"""seed.py as users meet it: the five helpers, the grader's driver,
 ``python3 seed.py``, the user_id rule, the engine choice and what is printed.
 
 Every test works in the session's own database (conftest's TEST_DB) or in an

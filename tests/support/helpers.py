@@ -125,7 +125,7 @@ def lesson_streams(batch_size: int, page_size: int) -> dict[str, Callable[[], It
     }
 
 
-# ---------------------------------------------------------- live data (issue 12)
+# ------------------------------------------------------------------ live data
 # Writer threads that each hold their own connection and write transactions of
 # 1 to 3 users, one INSERT at a time with a random pause in between, committing
 # most and rolling some back, noting when each inserted first and when its
