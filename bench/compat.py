@@ -49,8 +49,8 @@ from run import (
     stop_on_sigterm,
 )
 
+from prodev.backends.mysql import TABLE_SQL as MYSQL_TABLE
 from prodev.config import IDENTIFIER, load_config
-from prodev.schema import MYSQL_TABLE
 from tests.support.venvs import (
     ROOT,
     BuildError,

@@ -33,7 +33,8 @@ from pathlib import Path
 import pytest
 from conftest import TEST_DB, admin_query, server_settings
 
-from prodev.schema import MYSQL_TABLE, SQLITE_TABLE
+from prodev.backends.mysql import TABLE_SQL as MYSQL_TABLE
+from prodev.backends.sqlite import TABLE_SQL as SQLITE_TABLE
 from tests.support.helpers import one_line_error
 from tests.support.venvs import (
     BuildError,
