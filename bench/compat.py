@@ -32,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -109,45 +110,61 @@ def fill(server: Server, rows: int, workdir: Path) -> None:
 
 def median(samples: list[dict], *path: str) -> float:
     """The median of ``sample[path[0]][path[1]]...`` over the repeats."""
-    values = []
-    for sample in samples:
-        for key in path:
-            sample = sample[key]
-        values.append(sample)
-    return statistics.median(values)
+    return statistics.median(value(sample, path) for sample in samples)
 
 
-def verdict(value: float, limit: float) -> str:
-    """``1.23x met`` or ``1.23x **missed**``."""
-    return f"{value:.2f}x {'met' if value <= limit else '**missed**'}"
+def value(sample: dict, path: tuple[str, ...]) -> float:
+    """``sample[path[0]][path[1]]...``."""
+    for key in path:
+        sample = sample[key]
+    return float(sample)  # type: ignore[arg-type]
 
 
-def row(environment: Environment, samples: list[dict], client: float, path: str) -> str:
-    """One table line: times, ratios, and the targets that apply to the path in use."""
+def ratio(samples: list[dict], top: tuple[str, ...], bottom: tuple[str, ...]) -> Ratio:
+    """Per repeat, ``top`` over ``bottom`` measured next to it: the median and the range."""
+    ratios = [value(sample, top) / value(sample, bottom) for sample in samples]
+    return Ratio(statistics.median(ratios), min(ratios), max(ratios))
+
+
+@dataclass
+class Ratio:
+    """A figure over its anchor: median of the repeats' ratios, lowest, highest."""
+
+    median: float
+    low: float
+    high: float
+
+    def __str__(self) -> str:
+        return f"{self.median:.2f}x ({self.low:.2f}-{self.high:.2f})"
+
+
+def verdict(measured: Ratio, limit: float) -> str:
+    """``1.23x (1.10-1.40) met`` or ``... **missed**``, on the median."""
+    return f"{measured} {'met' if measured.median <= limit else '**missed**'}"
+
+
+def row(environment: Environment, samples: list[dict], path: str) -> str:
+    """One table line: median times, ratios per repeat, the targets of the path in use."""
     info = samples[0]["info"]
-    stream = median(samples, "early_stop", "full_seconds")
-    early = median(samples, "early_stop", "early_seconds")
-    plain = median(samples, "dict_cursor", "seconds")
-    ages = median(samples, "ages", "seconds")
-    plain_ages = median(samples, "plain_ages", "seconds")
-    avg = median(samples, "avg_sql", "seconds")
-    fast = "fast path" in path or "private" in path
+    stream = ("early_stop", "full_seconds")
+    ages, avg = ("ages", "seconds"), ("avg_sql", "seconds")
+    fast = "fast path" in path
     implementation = "C extension" if info["c_extension_in_use"] else "pure Python"
+    to_plain = ratio(samples, stream, ("dict_cursor", "seconds"))
+    to_client = ratio(samples, stream, ("client",))
+    to_avg = ratio(samples, ages, avg)
     cells = [
         environment.name,
         f"{info['driver']}, {implementation} (`{info['connection_class']}`)",
         path,
-        f"{stream:.3f} s",
-        f"{plain:.3f} s",
-        f"{client:.3f} s",
-        f"{ages:.3f} s",
-        f"{plain_ages:.3f} s",
-        f"{avg:.3f} s",
-        verdict(stream / plain, PUBLIC_STREAM) if not fast else f"{stream / plain:.2f}x",
-        verdict(stream / client, FAST_STREAM) if fast else f"{stream / client:.2f}x",
-        verdict(ages / avg, FAST_AVERAGE) if fast else f"{ages / avg:.2f}x",
-        f"{ages / plain_ages:.2f}x",
-        verdict(early / stream, EARLY_STOP),
+        *(f"{median(samples, *figure):.3f} s" for figure in (
+            stream, ("dict_cursor", "seconds"), ("client",), ages, ("plain_ages", "seconds"), avg
+        )),
+        str(to_plain) if fast else verdict(to_plain, PUBLIC_STREAM),
+        verdict(to_client, FAST_STREAM) if fast else str(to_client),
+        verdict(to_avg, FAST_AVERAGE) if fast else str(to_avg),
+        str(ratio(samples, ages, ("plain_ages", "seconds"))),
+        verdict(ratio(samples, ("early_stop", "early_seconds"), stream), EARLY_STOP),
     ]
     return "| " + " | ".join(cells) + " |"
 
@@ -177,8 +194,13 @@ def report(args: argparse.Namespace, context: dict, lines: list[str], failures: 
         f"- Date: {m['date']}; load average {context['load']}",
         "",
         "Stream, driver dict cursor, average, plain cursor sum and `SELECT AVG(age)` are"
-        " in-process times (connection included, imports not); the client is its whole"
-        " process writing the same rows to /dev/null. The path column is the project's own"
+        " in-process times (connection included, imports not), medians over the repeats; the"
+        " driver's cursors run on a plain connection with the project's server, credentials,"
+        " charset and implementation (C or pure Python, as the project's connection is); the"
+        " client is its whole process writing the same rows to /dev/null, run just before each"
+        " environment's measurement. A ratio is the median of the repeats' ratios, each to the"
+        " anchor measured next to it, with the lowest and highest in brackets."
+        " The path column is the project's own"
         " `python3 main.py --version` line in that environment. Targets: on the public path"
         f" the stream at most {PUBLIC_STREAM:.2f}x the driver's dict cursor; where the fast path"
         f" engages, the stream at most {FAST_STREAM:g}x the client and the average at most"
@@ -243,21 +265,20 @@ def run(args: argparse.Namespace) -> Path:
         print(f"compat: {args.rows:,} rows ...", file=sys.stderr, flush=True)
         fill(server, args.rows, workdir)
         samples: dict[Environment, list[dict]] = {env: [] for env in ready}
-        clients: list[float] = []
         for repeat in range(args.repeat):
-            client = run_process(server.client_argv(READ_ALL, "--quick", "--batch", "-N"),
-                                 server.env, keep_stdout=False)
-            clients.append(checked(client, "client read").seconds)
             for environment, python in ready.items():
                 if environment.name in failed_names(failures):
                     continue
                 print(f"compat: repeat {repeat + 1}: {environment.name}", file=sys.stderr,
                       flush=True)
+                client = run_process(server.client_argv(READ_ALL, "--quick", "--batch", "-N"),
+                                     server.env, keep_stdout=False)
                 try:
                     sample = measure(python, project, child_env(server, environment))
                 except BenchError as error:
                     failures.append(f"{environment.name}: {error}")
                     continue
+                sample["client"] = checked(client, "client read").seconds
                 values = {sample[name]["value"] for name in ("ages", "plain_ages", "avg_sql")}
                 if len(values) != 1:
                     failures.append(f"{environment.name}: averages differ: {sorted(values)}")
@@ -266,8 +287,7 @@ def run(args: argparse.Namespace) -> Path:
         paths = {env: path_in_use(python, project, child_env(server, env))
                  for env, python in ready.items()}
         info = server.execute("SELECT VERSION()")
-    client = statistics.median(clients)
-    lines = [row(env, got, client, paths[env]) for env, got in samples.items()
+    lines = [row(env, got, paths[env]) for env, got in samples.items()
              if got and env.name not in failed_names(failures)]
     context = {
         "machine": machine(),

@@ -17,7 +17,7 @@ Figures (each a key of the printed object):
 - ``stream``, ``ages``: the project's full stream and ``calculate_average_age()``.
 - ``dict_cursor``, ``plain_ages``: the same reads on the driver's own plain
   ``cursor(dictionary=True)`` / ``cursor()``, same server, credentials,
-  charset and ``use_pure``.
+  charset, and the implementation (C or pure) the project's connection uses.
 - ``avg_sql``: ``SELECT AVG(age)`` on the driver, connection included.
 
 Times are ``perf_counter`` seconds in this process, imports excluded.
@@ -25,6 +25,7 @@ Times are ``perf_counter`` seconds in this process, imports excluded.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import os
@@ -58,8 +59,9 @@ def plain_connection(database: bool = True):  # type: ignore[no-untyped-def]
         "password": os.environ.get("MYSQL_PASSWORD", ""),
         "charset": "utf8mb4",
     }
-    if os.environ.get("MYSQL_USE_PURE") == "1":
-        options["use_pure"] = True
+    # The implementation the project's own connection uses, whatever the
+    # driver's default: a comparison across implementations measures the driver.
+    options["use_pure"] = not project_connection_classes()[1]
     if database:
         options["database"] = os.environ["MYSQL_DATABASE"]
     return mysql.connector.connect(**options)
@@ -97,22 +99,29 @@ def info() -> dict:
     """What this environment is."""
     import mysql.connector
 
-    seed = importlib.import_module("seed")
     try:
         import _mysql_connector  # noqa: F401  (the C extension: does it load here?)
 
         c_extension = True
     except ImportError:
         c_extension = False
-    with seed.prodev_connection() as connection:
-        classes = [kind.__name__ for kind in type(connection).__mro__]
+    connection_class, c_in_use = project_connection_classes()
     return {
         "python": platform.python_version(),
         "driver": mysql.connector.__version__,
         "c_extension_loads": c_extension,
-        "connection_class": classes[0],
-        "c_extension_in_use": any(name.startswith("CMySQL") for name in classes),
+        "connection_class": connection_class,
+        "c_extension_in_use": c_in_use,
     }
+
+
+@functools.cache
+def project_connection_classes() -> tuple[str, bool]:
+    """The class of the connection the project opens, and whether it is the C extension's."""
+    seed = importlib.import_module("seed")
+    with seed.prodev_connection() as connection:
+        classes = [kind.__name__ for kind in type(connection).__mro__]
+    return classes[0], any(name.startswith("CMySQL") for name in classes)
 
 
 def early_stop() -> dict:
