@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from make_data import write_csv
 from run import (
     LOAD_CSV,
+    MEASURED_FILES,
     BenchError,
     Server,
     bench_database,
@@ -120,10 +121,12 @@ def value(sample: dict, path: tuple[str, ...]) -> float:
     return float(sample)  # type: ignore[arg-type]
 
 
-def ratio(samples: list[dict], top: tuple[str, ...], bottom: tuple[str, ...]) -> Ratio:
+def ratio(
+    samples: list[dict], top: tuple[str, ...], bottom: tuple[str, ...], digits: int = 2
+) -> Ratio:
     """Per repeat, ``top`` over ``bottom`` measured next to it: the median and the range."""
     ratios = [value(sample, top) / value(sample, bottom) for sample in samples]
-    return Ratio(statistics.median(ratios), min(ratios), max(ratios))
+    return Ratio(statistics.median(ratios), min(ratios), max(ratios), digits)
 
 
 @dataclass
@@ -133,9 +136,11 @@ class Ratio:
     median: float
     low: float
     high: float
+    digits: int = 2
 
     def __str__(self) -> str:
-        return f"{self.median:.2f}x ({self.low:.2f}-{self.high:.2f})"
+        d = self.digits
+        return f"{self.median:.{d}f}x ({self.low:.{d}f}-{self.high:.{d}f})"
 
 
 def verdict(measured: Ratio, limit: float) -> str:
@@ -164,7 +169,7 @@ def row(environment: Environment, samples: list[dict], path: str) -> str:
         verdict(to_client, FAST_STREAM) if fast else str(to_client),
         verdict(to_avg, FAST_AVERAGE) if fast else str(to_avg),
         str(ratio(samples, ages, ("plain_ages", "seconds"))),
-        verdict(ratio(samples, ("early_stop", "early_seconds"), stream), EARLY_STOP),
+        verdict(ratio(samples, ("early_stop", "early_seconds"), stream, digits=3), EARLY_STOP),
     ]
     return "| " + " | ".join(cells) + " |"
 
@@ -215,13 +220,16 @@ def report(args: argparse.Namespace, context: dict, lines: list[str], failures: 
 
 
 def project_code(project: Path) -> str:
-    """The checkout's commit, marked when its tracked files differ from it."""
+    """The checkout's commit, marked when its measured files differ from it."""
     git = ["git", "-C", str(project)]
     head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     if head.returncode != 0:
         return "unknown (not a git checkout)"
-    dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(
+        [*git, "status", "--porcelain", "--", *MEASURED_FILES, "main.py",
+         ":(exclude)bench/results"],
+        capture_output=True, text=True,
+    ).stdout.strip()
     return f"commit {head.stdout.strip()}" + (" + uncommitted changes" if dirty else "")
 
 

@@ -133,20 +133,24 @@ def run(
     )
 
 
-_SEEDED: dict[tuple[Environment, str], subprocess.CompletedProcess[str]] = {}
+@pytest.fixture(scope="module")
+def seed_runs() -> dict[tuple[Environment, str], subprocess.CompletedProcess[str]]:
+    """Each environment's and engine's run of ``0-main.py``, once per module."""
+    return {}
 
 
 @pytest.fixture
 def seeded(
     python: Path, project: Path, environment: Environment, engine: str, workdir: Path,
     mysql_databases: list[str],
+    seed_runs: dict[tuple[Environment, str], subprocess.CompletedProcess[str]],
 ) -> tuple[dict[str, str], subprocess.CompletedProcess[str]]:
     """This environment's database after ``0-main.py`` ran once in it, and that run."""
     env = settings(environment, engine, workdir, mysql_databases)
     key = (environment, engine)
-    if key not in _SEEDED:
-        _SEEDED[key] = run(python, project, env, "0-main.py")
-    return env, _SEEDED[key]
+    if key not in seed_runs:
+        seed_runs[key] = run(python, project, env, "0-main.py")
+    return env, seed_runs[key]
 
 
 def seeded_env(seeded: tuple[dict[str, str], subprocess.CompletedProcess[str]]) -> dict[str, str]:
