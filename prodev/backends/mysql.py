@@ -392,9 +392,9 @@ class MySQLAsync:
       offers TLS), and TLS is switched off only for a server that offers
       none, which is what the sync driver's preference gives too. A server
       that offers TLS gets a TLS session. A caller who requires TLS passes
-      the driver's ``ssl_verify_cert``/``ssl_ca`` options: then nothing is
-      switched off, and a server without TLS is the driver's one-line 2026
-      error, never plain text.
+      the driver's ``ssl_verify_cert=True`` (with ``ssl_ca``): then nothing
+      is switched off, and a server without TLS is the driver's one-line
+      2026 error ("SSL is required"), never plain text.
     - Reading. ``async for`` over its cursors fails in some releases
       (``__aiter__`` is a coroutine in 9.1 and 26.10), so rows are read with
       ``fetchmany``.
