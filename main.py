@@ -98,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     # name, both relative to the project folder.
     os.chdir(HERE)
     try:
-        seed.check_server()
+        # Only seeding may create the SQLite file: the tour and task 0 seed.
+        seed.check_server(create=task in (None, 0))
         run_task(task) if task is not None else tour()
     except seed.SetupError as error:
         print(f"error: {error}", file=sys.stderr)

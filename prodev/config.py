@@ -40,6 +40,8 @@ KEYS = (
     "SQLITE_TIMEOUT",
     "MYSQL_USE_PURE",
 )
+# Sent to the server as text: bytes that are not UTF-8 cannot be.
+TEXT_ONLY = ("MYSQL_HOST", "MYSQL_HOSTS", "MYSQL_USER", "MYSQL_PASSWORD")
 IDENTIFIER = re.compile(r"[A-Za-z0-9_]{1,64}")
 # ASCII digits only: str.isdigit() also accepts "²", which int() then rejects.
 PORT = re.compile(r"[0-9]{1,5}")
@@ -96,6 +98,10 @@ def _config_from(environment: tuple[tuple[str, str | None], ...]) -> Config:
     def setting(key: str, default: str) -> str:
         return values.get(key, default)
 
+    for key in TEXT_ONLY:
+        if key in values and not _is_utf8(values[key]):
+            # Never the value itself: it may be a password.
+            raise SetupError(f"{key} holds bytes that are not UTF-8 text: set it as UTF-8")
     engine = setting("DB_ENGINE", "auto").lower()
     if engine not in ENGINES:
         raise SetupError(f"DB_ENGINE={engine!r} is not valid: use one of {', '.join(ENGINES)}")
@@ -130,6 +136,15 @@ def _config_from(environment: tuple[tuple[str, str | None], ...]) -> Config:
         sqlite_timeout=float(timeout),
         use_pure=SWITCHES[use_pure],
     )
+
+
+def _is_utf8(text: str) -> bool:
+    # os.environ carries undecodable bytes as surrogates, which no server can be sent.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _parse_address(item: str) -> tuple[str, int]:
