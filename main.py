@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run the curriculum's drivers: ``python3 main.py N`` runs task N (0 to 4).
+"""Run the curriculum's drivers: python3 main.py N runs task N (0 to 4).
 
 With no task, a short tour: seed the database if needed, then a few rows of
 each pattern. ``python3 main.py --help`` lists the tasks.
@@ -11,6 +11,7 @@ import os
 import runpy
 import sys
 import time
+from contextlib import closing
 from itertools import islice
 from pathlib import Path
 
@@ -53,6 +54,18 @@ def tour() -> None:
     print("\n4-stream_ages: the mean of every age, in constant memory")
     print(f"  Average age of users: {ages.calculate_average_age():.2f}")
     live_tour()
+    pipeline_tour()
+
+
+def pipeline_tour() -> None:
+    """Show the first lines of the export pipeline, then stop it early."""
+    export = importlib.import_module("7-export_users")
+    print("\n7-export_users: the pipeline's first 3 JSON lines (users older than 25)")
+    adults = export.keep_adults(export.stream_users(), 25)
+    lines = export.json_lines(export.pick_fields(adults, export.EXPORTED))
+    with closing(lines):  # stops every stage and closes the connection
+        for line in islice(lines, 3):
+            print(" ", line, end="")
 
 
 def live_tour() -> None:
@@ -61,8 +74,12 @@ def live_tour() -> None:
     print("\n6-follow_users: users as they are committed (a producer inserts 4 a second)")
     with follow.visiting() as now, produce.in_background(rate=4, seconds=2) as commits:
         for position, user in islice(live.follow_positions(now), 8):
-            delay = time.monotonic() - commits.time_of(user["email"])
-            print(f"  position {position}: {user['name']}, {delay * 1000:.0f} ms after its commit")
+            committed = commits.time_of(user["email"])
+            if committed is None:  # someone else inserted it during the demo
+                print(f"  position {position}: {user['name']}, inserted by another writer")
+            else:
+                delay = (time.monotonic() - committed) * 1000
+                print(f"  position {position}: {user['name']}, {delay:.0f} ms after its commit")
 
 
 def print_version() -> int:

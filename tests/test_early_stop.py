@@ -28,6 +28,7 @@ batches = load("1-batch_processing")
 pages = load("2-lazy_paginate")
 keyset = load("5-keyset_paginate")
 ages = load("4-stream_ages")
+export = load("7-export_users")
 
 Factory = Callable[[], Iterator[object]]
 Seen = Callable[[object], None]
@@ -38,6 +39,9 @@ PATTERNS: dict[str, Factory] = {
     "lazy_paginate": lambda: pages.lazy_paginate(7),
     "keyset_paginate": lambda: keyset.keyset_paginate(7),
     "stream_user_ages": lambda: ages.stream_user_ages(),
+    "export pipeline": lambda: export.json_lines(
+        export.pick_fields(export.keep_adults(export.stream_users(), 25), export.EXPORTED)
+    ),
 }
 
 

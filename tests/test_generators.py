@@ -409,6 +409,9 @@ GENERATORS = [
     ("5-keyset_paginate", "keyset_paginate"),
     ("6-follow_users", "follow_users"),
     ("6-follow_users", "follow_positions"),
+    ("7-export_users", "keep_adults"),
+    ("7-export_users", "pick_fields"),
+    ("7-export_users", "json_lines"),
 ]
 
 
