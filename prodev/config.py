@@ -20,7 +20,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from prodev.errors import SetupError
+from prodev.errors import BadType, BadValue, SetupError
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINES = ("auto", "mysql", "sqlite")
@@ -169,11 +169,14 @@ def _valid_port(text: str) -> bool:
 def check_size(name: str, value: object, minimum: int = 1) -> int:
     """Return ``value`` if it is an int in [minimum, 2**63 - 1], else raise.
 
+    The error is a ``TypeError`` or ``ValueError`` as Python code expects,
+    and a ``SetupError`` too, so that uncaught it prints as one line.
+
     The lessons call it before any connection or SQL, so a bad size or
     offset never reaches a query.
     """
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}: {value!r}")
+        raise BadType(f"{name} must be an int, not {type(value).__name__}: {value!r}")
     if not minimum <= value <= MAX_SIZE:
-        raise ValueError(f"{name} must be an integer from {minimum} to {MAX_SIZE}, got {value}")
+        raise BadValue(f"{name} must be an integer from {minimum} to {MAX_SIZE}, got {value}")
     return value
