@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run the curriculum's drivers: ``python3 main.py N`` runs task N (0 to 4).
+"""Run the curriculum's drivers: python3 main.py N runs task N (0 to 4).
 
 With no task, a short tour: seed the database if needed, then a few rows of
 each pattern. ``python3 main.py --help`` lists the tasks.
@@ -83,8 +83,12 @@ def live_tour() -> None:
     print("\n6-follow_users: users as they are committed (a producer inserts 4 a second)")
     with follow.visiting() as now, produce.in_background(rate=4, seconds=2) as commits:
         for position, user in islice(live.follow_positions(now), 8):
-            delay = time.monotonic() - commits.time_of(user["email"])
-            print(f"  position {position}: {user['name']}, {delay * 1000:.0f} ms after its commit")
+            committed = commits.time_of(user["email"])
+            if committed is None:  # someone else inserted it during the demo
+                print(f"  position {position}: {user['name']}, inserted by another writer")
+            else:
+                delay = (time.monotonic() - committed) * 1000
+                print(f"  position {position}: {user['name']}, {delay:.0f} ms after its commit")
 
 
 def print_version() -> int:
@@ -120,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     # name, both relative to the project folder.
     os.chdir(HERE)
     try:
-        seed.check_server()
+        # Only seeding may create the SQLite file: the tour and task 0 seed.
+        seed.check_server(create=task in (None, 0))
         run_task(task) if task is not None else tour()
     except seed.SetupError as error:
         print(f"error: {error}", file=sys.stderr)
