@@ -1,8 +1,8 @@
 """Rows for asyncio: what lesson 8's async generators need, on either engine.
 
 ``query(sql, params)`` is an async context manager: it opens a connection
-through the asyncio side of the configured backend (``backend.aio``:
-mysql.connector.aio for MySQL, aiosqlite for SQLite), runs ``sql``, and
+through the asyncio side of the configured backend (``backend.aio``: the
+driver's own asyncio API for MySQL, aiosqlite for SQLite), runs ``sql``, and
 gives a ``Rows`` whose ``fetchmany(size)`` returns the next rows as user
 dicts. Leaving the block closes the connection at once, without reading
 the rows nobody asked for, however the block ends: the rows ran out, an
