@@ -15,10 +15,12 @@ import asyncio
 import gc
 import inspect
 import itertools
+import os
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -453,3 +455,14 @@ def test_each_stream_is_an_async_generator_function_with_its_own_yield_and_loop(
     assert any(isinstance(node, ast.Yield) for node in ast.walk(definition))
     loops = (ast.For, ast.AsyncFor, ast.While, ast.comprehension)
     assert any(isinstance(node, loops) for node in ast.walk(definition))
+
+
+@pytest.mark.parametrize("engine", ["mysql"], indirect=True)  # it measures the MySQL stream
+def test_the_benchmark_runs_and_reports_each_size(engine: str, tmp_path: Path) -> None:
+    report = tmp_path / "ASYNC.md"
+    env = {**os.environ, **server_settings(), "DB_ENGINE": "mysql"}
+    result = run_script("bench/async_streams.py", "--quick", "--out", str(report), env=env)
+
+    assert result.returncode == 0, result.stderr
+    rows = [line.split("|") for line in report.read_text().splitlines()]
+    assert sum(len(row) > 2 and row[1].strip() == "2,000" for row in rows) == 2  # both tables
