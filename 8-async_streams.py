@@ -11,11 +11,11 @@ from decimal import Decimal
 from prodev.aio import USERS, check_size, first, mean, query
 
 
-async def async_stream_users_in_batches(size: int) -> AsyncIterator[list]:
-    """Yield lists of at most ``size`` user dicts, in user_id order."""
-    check_size("batch_size", size)
+async def async_stream_users_in_batches(batch_size: int) -> AsyncIterator:
+    """Yield lists of at most ``batch_size`` user dicts, in user_id order."""
+    check_size("batch_size", batch_size)
     async with query(USERS) as rows:
-        while batch := await rows.fetchmany(size):
+        while batch := await rows.fetchmany(batch_size):
             yield batch
 
 
