@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Measure lesson 8's async streams: a responsive event loop, the cost, the memory.
 
-One command: ``python3 bench/async_streams.py`` (MySQL at 10k and 1M rows,
-three repeats). It seeds a scratch database of its own (``bench/make_data.py``
+One command: ``python3 bench/async_streams.py`` (10k and 1M rows, three
+repeats, MySQL then SQLite). It seeds a scratch database of its own (``bench/make_data.py``
 users, ``LOAD DATA``; dropped at the end, ``ALX_prodev`` is never touched).
 Each figure runs in a fresh process (this script with ``--figure``):
 
@@ -16,7 +16,9 @@ Each figure runs in a fresh process (this script with ``--figure``):
   fast path and with ``MYSQL_USE_PURE=1`` (mysql.connector.aio is pure
   Python, so the second is the same driver code path's sync twin).
 
-Peak RSS is read inside each process (``VmHWM``). ``--quick`` is a tiny run.
+The same figures then run on SQLite (a file seeded by ``seed.py``):
+aiosqlite for the async stream, sqlite3 for the sync one. Peak RSS is read
+inside each process (``VmHWM``). ``--quick`` is a tiny run.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline import seed_rows
+from make_data import write_csv
+from pipeline import SEED, seed_rows
 from run import BenchError, Server, bench_database, find_client, machine, measured_code, worker
 
 import seed
@@ -144,9 +147,9 @@ def run_figure(name: str) -> dict:
     return {**result, "peak_mb": peak_rss_mb()}
 
 
-def figure_in_child(server: Server, name: str) -> dict:
+def figure_in_child(env: dict[str, str], name: str) -> dict:
     """Run figure ``name`` in a fresh process and return its measurement."""
-    env = {**server.env, **({"MYSQL_USE_PURE": "1"} if name == "sync_pure" else {})}
+    env = {**env, **({"MYSQL_USE_PURE": "1"} if name == "sync_pure" else {})}
     done = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--figure", name],
         env=env, cwd=ROOT, capture_output=True, text=True, check=False,
@@ -157,17 +160,32 @@ def figure_in_child(server: Server, name: str) -> dict:
     return json.loads(done.stdout)
 
 
-def measure(server: Server, rows: int, repeat: int, workdir: Path) -> dict:
+def measure(env: dict[str, str], rows: int, repeat: int, figures: tuple[str, ...]) -> dict:
     """Every figure at one size, interleaved ``repeat`` times."""
-    seed_rows(server, rows, workdir)
-    samples: dict[str, list[dict]] = {name: [] for name in FIGURES}
+    samples: dict[str, list[dict]] = {name: [] for name in figures}
     for _ in range(repeat):
-        for name in FIGURES:
-            sample = figure_in_child(server, name)
+        for name in figures:
+            sample = figure_in_child(env, name)
             if sample["rows"] != rows:
                 raise BenchError(f"{name} read {sample['rows']:,} rows of {rows:,}")
             samples[name].append(sample)
     return samples
+
+
+def seed_sqlite(rows: int, workdir: Path) -> dict[str, str]:
+    """A fresh SQLite file of ``rows`` generated users, seeded by seed.py; its environment."""
+    csv, path = workdir / f"users-{rows}.csv", workdir / f"users-{rows}.sqlite3"
+    with open(csv, "w", encoding="utf-8", newline="") as out:
+        write_csv(out, rows, SEED)
+    env = {**os.environ, "DB_ENGINE": "sqlite", "SQLITE_PATH": str(path)}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "seed.py"), str(csv)], env=env, cwd=ROOT,
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    csv.unlink()
+    if done.returncode != 0:
+        raise BenchError(f"seeding SQLite failed: {done.stderr.strip()[-200:]}")
+    return env
 
 
 def median(samples: list[dict], key: str) -> float:
@@ -175,7 +193,9 @@ def median(samples: list[dict], key: str) -> float:
     return statistics.median(sample[key] for sample in samples)
 
 
-def report(results: dict[int, dict], context: dict, argv: list[str]) -> str:
+def report(
+    results: dict[int, dict], on_sqlite: dict[int, dict], context: dict, argv: list[str]
+) -> str:
     """ASYNC.md: how the figures were made, then the tables."""
     lines = [
         "# Lesson 8's async streams: loop responsiveness, cost, memory",
@@ -198,17 +218,7 @@ def report(results: dict[int, dict], context: dict, argv: list[str]) -> str:
         "| rows | ticks | tick late p99 | tick late max | queries | query p99 | query max |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for rows, samples in results.items():
-        runs = samples["responsive"]
-        worst = max(runs, key=lambda run: run["tick_p99_ms"])
-        query_p99 = max(run["query_p99_ms"] or 0 for run in runs)
-        query_max = max(run["query_max_ms"] or 0 for run in runs)
-        lines.append(
-            f"| {rows:,} | {worst['ticks']:,} | {worst['tick_p99_ms']:.1f} ms "
-            f"| {max(run['tick_max_ms'] for run in runs):.1f} ms "
-            f"| {sum(run['queries'] for run in runs):,} | {query_p99:.1f} ms "
-            f"| {query_max:.1f} ms |"
-        )
+    lines += [responsive_row(rows, samples["responsive"]) for rows, samples in results.items()]
     lines += [
         "",
         "## Full-stream time and peak RSS (medians)",
@@ -225,7 +235,38 @@ def report(results: dict[int, dict], context: dict, argv: list[str]) -> str:
             f"| {median(samples['async'], 'peak_mb'):.1f} MB "
             f"| {median(samples['sync'], 'peak_mb'):.1f} MB |"
         )
+    lines += [
+        "",
+        "## SQLite (aiosqlite against sqlite3), the same figures",
+        "",
+        "| rows | ticks | tick late p99 | tick late max | queries | query p99 | query max |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *(responsive_row(rows, samples["responsive"]) for rows, samples in on_sqlite.items()),
+        "",
+        "| rows | async_stream_users() | stream_users() | ratio | async peak RSS | sync peak RSS |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for rows, samples in on_sqlite.items():
+        alone, sync = median(samples["async"], "seconds"), median(samples["sync"], "seconds")
+        lines.append(
+            f"| {rows:,} | {alone:.2f} s | {sync:.2f} s | {alone / sync:.1f}x "
+            f"| {median(samples['async'], 'peak_mb'):.1f} MB "
+            f"| {median(samples['sync'], 'peak_mb'):.1f} MB |"
+        )
     return "\n".join([*lines, ""])
+
+
+def responsive_row(rows: int, runs: list[dict]) -> str:
+    """One row of a responsiveness table: the worst repeat's figures."""
+    worst = max(runs, key=lambda run: run["tick_p99_ms"])
+    query_p99 = max(run["query_p99_ms"] or 0 for run in runs)
+    query_max = max(run["query_max_ms"] or 0 for run in runs)
+    return (
+        f"| {rows:,} | {worst['ticks']:,} | {worst['tick_p99_ms']:.1f} ms "
+        f"| {max(run['tick_max_ms'] for run in runs):.1f} ms "
+        f"| {sum(run['queries'] for run in runs):,} | {query_p99:.1f} ms "
+        f"| {query_max:.1f} ms |"
+    )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -253,20 +294,25 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     server = Server(load_config(), f"bench_async_{os.getpid()}", find_client())
     load_before = os.getloadavg()[0]
-    results = {}
+    results, on_sqlite = {}, {}
     try:
         with bench_database(server), tempfile.TemporaryDirectory(prefix="bench-") as workdir:
             stack = worker(server, "info")
             for rows in args.rows:
-                print(f"bench: {rows:,} rows ...", file=sys.stderr, flush=True)
-                results[rows] = measure(server, rows, args.repeat, Path(workdir))
+                print(f"bench: MySQL, {rows:,} rows ...", file=sys.stderr, flush=True)
+                seed_rows(server, rows, Path(workdir))
+                results[rows] = measure(server.env, rows, args.repeat, FIGURES)
+            for rows in args.rows:
+                print(f"bench: SQLite, {rows:,} rows ...", file=sys.stderr, flush=True)
+                env = seed_sqlite(rows, Path(workdir))
+                on_sqlite[rows] = measure(env, rows, args.repeat, FIGURES[:3])
     except (BenchError, seed.SetupError) as error:
         print(f"bench: error: {error}", file=sys.stderr)
         return 1
     load = f"{load_before:.2f} at the start, {os.getloadavg()[0]:.2f} at the end"
     context = {**machine(), **stack, "code": measured_code(), "load": load, "repeat": args.repeat}
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report(results, context, sys.argv[1:] if argv is None else argv))
+    args.out.write_text(report(results, on_sqlite, context, sys.argv[1:] if argv is None else argv))
     print(f"bench: wrote {args.out}")
     return 0
 

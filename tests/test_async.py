@@ -465,4 +465,5 @@ def test_the_benchmark_runs_and_reports_each_size(engine: str, tmp_path: Path) -
 
     assert result.returncode == 0, result.stderr
     rows = [line.split("|") for line in report.read_text().splitlines()]
-    assert sum(len(row) > 2 and row[1].strip() == "2,000" for row in rows) == 2  # both tables
+    # two tables for each engine
+    assert sum(len(row) > 2 and row[1].strip() == "2,000" for row in rows) == 4
