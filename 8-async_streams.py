@@ -27,7 +27,7 @@ async def async_stream_users() -> AsyncIterator[dict]:
 
 
 async def async_average_age() -> Decimal:
-    """Return the mean age of all users, one row in memory at a time."""
+    """Return the mean age of all users, folded from the stream as it comes."""
     count = total = 0
     async for user in async_stream_users():
         count, total = count + 1, total + user["age"]
