@@ -1,18 +1,17 @@
 #!/usr/bin/env python3
 """Beyond the curriculum: an endless generator that follows live data.
 
-``follow_users(after=None)`` yields each user committed to user_data after a
-position, as a user dict, then waits for the next, for ever: the consumer
-stops it (``islice``, ``break``, ``close()``) and its connection closes.
-Without ``after`` it follows from now (the first ``next()``).
-``follow_positions`` yields ``(position, user)``: pass a position back as
-``after``, in this process or another, to resume right after that user.
-Every committed user comes once, in commit order, whoever wrote it; a
-rolled-back row never comes. Idle, the feed sleeps between looks; when its
-server goes away it reconnects and carries on. How, and the fine print
-on order: prodev/follow.py.
+``follow_users(after=None)`` yields each user committed to user_data after
+a position, then waits for the next, for ever: the consumer stops it
+(``islice``, ``break``, ``close()``) and its connection closes. Without
+``after`` it follows from now. ``follow_positions`` yields
+``(position, user)``: pass a position back as ``after``, in any process,
+to resume right after that user. Each committed insert comes once, in
+commit order, whoever wrote it; a rolled-back row never comes. The rules
+for positions and deletes, and how: prodev/follow.py.
 """
 
+import sys
 from collections.abc import Iterator
 from itertools import islice
 
@@ -39,5 +38,8 @@ def follow_users(after: int | None = None) -> Iterator[dict]:
 if __name__ == "__main__":
     # "now" is taken before the producer starts, so that no user is missed.
     with follow.visiting() as now, produce.in_background(rate=5, seconds=2):
-        for position, user in islice(follow_positions(now), 10):
-            print(position, user)
+        try:
+            for position, user in islice(follow_positions(now), 10):
+                print(position, user, flush=True)
+        except BrokenPipeError:  # the reader (head) has gone, as in 2-main.py
+            sys.stderr.close()

@@ -11,11 +11,12 @@ import os
 import runpy
 import sys
 import time
+from contextlib import closing
 from itertools import islice
 from pathlib import Path
 
 import seed
-from prodev import follow, produce
+from prodev import connections, follow, produce
 
 HERE = Path(__file__).resolve().parent
 TASKS = {
@@ -53,6 +54,18 @@ def tour() -> None:
     print("\n4-stream_ages: the mean of every age, in constant memory")
     print(f"  Average age of users: {ages.calculate_average_age():.2f}")
     live_tour()
+    pipeline_tour()
+
+
+def pipeline_tour() -> None:
+    """Show the first lines of the export pipeline, then stop it early."""
+    export = importlib.import_module("7-export_users")
+    print("\n7-export_users: the pipeline's first 3 JSON lines (users older than 25)")
+    adults = export.keep_adults(export.stream_users(), 25)
+    lines = export.json_lines(export.pick_fields(adults, export.EXPORTED))
+    with closing(lines):  # stops every stage and closes the connection
+        for line in islice(lines, 3):
+            print(" ", line, end="")
 
 
 def live_tour() -> None:
@@ -61,8 +74,24 @@ def live_tour() -> None:
     print("\n6-follow_users: users as they are committed (a producer inserts 4 a second)")
     with follow.visiting() as now, produce.in_background(rate=4, seconds=2) as commits:
         for position, user in islice(live.follow_positions(now), 8):
-            delay = time.monotonic() - commits.time_of(user["email"])
-            print(f"  position {position}: {user['name']}, {delay * 1000:.0f} ms after its commit")
+            committed = commits.time_of(user["email"])
+            if committed is None:  # someone else inserted it during the demo
+                print(f"  position {position}: {user['name']}, inserted by another writer")
+            else:
+                delay = (time.monotonic() - committed) * 1000
+                print(f"  position {position}: {user['name']}, {delay:.0f} ms after its commit")
+
+
+def print_version() -> int:
+    """Print the driver and its path, e.g. ``mysql-connector-python 9.7.0, C extension,
+    fast path``; a first connection settles whether the fast path reads right."""
+    try:
+        seed.check_server()
+    except seed.SetupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(connections.describe())
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,12 +102,21 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("task", nargs="?", type=int, choices=sorted(TASKS), help="task 0 to 4")
-    task = parser.parse_args(argv).task
+    parser.add_argument(
+        "--version",
+        action="store_true",
+        help="say which database driver serves, and which path its rows take",
+    )
+    args = parser.parse_args(argv)
+    if args.version:
+        return print_version()
+    task = args.task
     # The drivers open 'user_data.csv' and import the numbered scripts by
     # name, both relative to the project folder.
     os.chdir(HERE)
     try:
-        seed.check_server()
+        # Only seeding may create the SQLite file: the tour and task 0 seed.
+        seed.check_server(create=task in (None, 0))
         run_task(task) if task is not None else tour()
     except seed.SetupError as error:
         print(f"error: {error}", file=sys.stderr)

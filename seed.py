@@ -31,7 +31,6 @@ from prodev.connections import (
     Connection,
     check_server,
     close_connection,
-    engine_of,
     open_connection,
     prodev_connection,
 )
@@ -69,8 +68,7 @@ def connect_db() -> Connection | None:
 
 def create_database(connection: Connection) -> None:
     """Create the configured database (ALX_prodev) if it does not exist."""
-    engine, database = engine_of(connection), load_config().database
-    schema.create_database(connection, engine, database)
+    connection.backend.create_database(connection, load_config().database)
 
 
 def connect_to_prodev() -> Connection | None:
@@ -80,7 +78,7 @@ def connect_to_prodev() -> Connection | None:
 
 def create_table(connection: Connection) -> None:
     """Create user_data if it does not exist; print the contract's line."""
-    schema.create_table(connection, engine_of(connection))
+    connection.backend.create_table(connection)
     print(f"Table {schema.TABLE} created successfully")
 
 
@@ -98,7 +96,7 @@ def insert_data(
 def _connect_or_none(database: bool) -> Connection | None:
     """Connect, or report why not on one line and return ``None``."""
     try:
-        return open_connection(database)
+        return open_connection(database, create=True)
     except SetupError as error:
         report(error)
         return None
@@ -106,12 +104,12 @@ def _connect_or_none(database: bool) -> Connection | None:
 
 def seed(path: Path) -> LoadResult:
     """Create the database and the table, then load ``path``."""
-    connection = open_connection(database=False)
+    connection = open_connection(database=False, create=True)
     try:
         create_database(connection)
     finally:
         close_connection(connection)
-    with prodev_connection() as connection:
+    with prodev_connection(create=True) as connection:
         create_table(connection)
         return insert_data(connection, path)
 

@@ -38,8 +38,8 @@ from make_data import write_csv
 from report import OFFSET_MAX_ROWS, write_outputs
 
 import seed
+from prodev.backends.mysql import TABLE_SQL as MYSQL_TABLE
 from prodev.config import IDENTIFIER, Config, load_config
-from prodev.schema import MYSQL_TABLE
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

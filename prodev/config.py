@@ -20,7 +20,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from prodev.errors import SetupError
+from prodev.errors import BadType, BadValue, SetupError
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINES = ("auto", "mysql", "sqlite")
@@ -38,11 +38,17 @@ KEYS = (
     "SQLITE_PATH",
     "LOAD_METHOD",
     "SQLITE_TIMEOUT",
+    "MYSQL_USE_PURE",
 )
+# Sent to the server as text: bytes that are not UTF-8 cannot be.
+TEXT_ONLY = ("MYSQL_HOST", "MYSQL_HOSTS", "MYSQL_USER", "MYSQL_PASSWORD")
 IDENTIFIER = re.compile(r"[A-Za-z0-9_]{1,64}")
 # ASCII digits only: str.isdigit() also accepts "²", which int() then rejects.
 PORT = re.compile(r"[0-9]{1,5}")
 SECONDS = re.compile(r"[0-9]{1,6}(\.[0-9]+)?")
+SWITCHES = dict.fromkeys(("1", "true", "yes", "on"), True) | dict.fromkeys(
+    ("0", "false", "no", "off"), False
+)
 MAX_SIZE = 2**63 - 1  # largest LIMIT/OFFSET a MySQL BIGINT can carry
 
 
@@ -58,6 +64,7 @@ class Config:
     sqlite_path: Path = ROOT / "ALX_prodev.sqlite3"
     load_method: str = "auto"
     sqlite_timeout: float = 60.0  # seconds to wait for another process's lock
+    use_pure: bool = False  # the pure Python driver (public API) even where the C one loads
 
     @property
     def address(self) -> str:
@@ -91,6 +98,10 @@ def _config_from(environment: tuple[tuple[str, str | None], ...]) -> Config:
     def setting(key: str, default: str) -> str:
         return values.get(key, default)
 
+    for key in TEXT_ONLY:
+        if key in values and not _is_utf8(values[key]):
+            # Never the value itself: it may be a password.
+            raise SetupError(f"{key} holds bytes that are not UTF-8 text: set it as UTF-8")
     engine = setting("DB_ENGINE", "auto").lower()
     if engine not in ENGINES:
         raise SetupError(f"DB_ENGINE={engine!r} is not valid: use one of {', '.join(ENGINES)}")
@@ -111,6 +122,9 @@ def _config_from(environment: tuple[tuple[str, str | None], ...]) -> Config:
     timeout = setting("SQLITE_TIMEOUT", "60")
     if not SECONDS.fullmatch(timeout):
         raise SetupError(f"SQLITE_TIMEOUT={timeout!r} is not valid: give a number of seconds")
+    use_pure = setting("MYSQL_USE_PURE", "0").lower()
+    if use_pure not in SWITCHES:
+        raise SetupError(f"MYSQL_USE_PURE={use_pure!r} is not valid: use 1 or 0")
     return Config(
         engine=engine,
         hosts=hosts,
@@ -120,7 +134,17 @@ def _config_from(environment: tuple[tuple[str, str | None], ...]) -> Config:
         sqlite_path=Path(setting("SQLITE_PATH", str(ROOT / f"{database}.sqlite3"))),
         load_method=load_method,
         sqlite_timeout=float(timeout),
+        use_pure=SWITCHES[use_pure],
     )
+
+
+def _is_utf8(text: str) -> bool:
+    # os.environ carries undecodable bytes as surrogates, which no server can be sent.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _parse_address(item: str) -> tuple[str, int]:
@@ -145,11 +169,14 @@ def _valid_port(text: str) -> bool:
 def check_size(name: str, value: object, minimum: int = 1) -> int:
     """Return ``value`` if it is an int in [minimum, 2**63 - 1], else raise.
 
+    The error is a ``TypeError`` or ``ValueError`` as Python code expects,
+    and a ``SetupError`` too, so that uncaught it prints as one line.
+
     The lessons call it before any connection or SQL, so a bad size or
     offset never reaches a query.
     """
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}: {value!r}")
+        raise BadType(f"{name} must be an int, not {type(value).__name__}: {value!r}")
     if not minimum <= value <= MAX_SIZE:
-        raise ValueError(f"{name} must be an integer from {minimum} to {MAX_SIZE}, got {value}")
+        raise BadValue(f"{name} must be an integer from {minimum} to {MAX_SIZE}, got {value}")
     return value

@@ -51,7 +51,6 @@ writers stop paying for them; the next follower sets them up again.
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 import time
 from collections.abc import Iterator
@@ -59,13 +58,10 @@ from contextlib import ExitStack, contextmanager
 from types import TracebackType
 from typing import Any
 
-import mysql.connector
-
+from prodev.backends import Connection, errors_of
 from prodev.config import check_size
-from prodev.connections import Connection, engine_of, prodev_connection
-from prodev.driver_hooks import DRIVER_ERRORS
-from prodev.errors import SetupError, report
-from prodev.mysql_engine import LOST
+from prodev.connections import prodev_connection
+from prodev.errors import ConnectionLost, SetupError, TryAgain, report
 
 LOG, HEAD, TRIGGER = "user_data_log", "user_data_log_head", "user_data_logged"
 # A permanent entry with this position, and no user, sits in the pos index
@@ -81,9 +77,6 @@ POSITION_PAGE = 10_000  # entries positioned per transaction
 POLL_FIRST, POLL_MAX = 0.002, 0.1  # seconds between idle looks, doubling
 RECONNECT_FOR = 60.0  # seconds a lost feed keeps trying to reconnect
 RECONNECT_PAUSE = 0.2
-# Lock wait timeout (1205) and deadlock (1213), which is also how Galera
-# reports a transaction that lost certification: give up this look, try again.
-TRY_AGAIN = {1205, 1213}
 
 MYSQL_SETUP = (
     f"""CREATE TABLE IF NOT EXISTS {LOG} (
@@ -119,12 +112,7 @@ SQLITE_SETUP = (
     f"""CREATE TRIGGER IF NOT EXISTS {TRIGGER} AFTER INSERT ON user_data
         BEGIN INSERT INTO {LOG} (user_id) VALUES (NEW.user_id); END""",
 )
-HAS_TRIGGER = {
-    "mysql": "SELECT COUNT(*) FROM information_schema.TRIGGERS "
-    "WHERE TRIGGER_SCHEMA = DATABASE() AND TRIGGER_NAME = %s",
-    "sqlite": "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name = %s",
-}
-TRIGGER_EXISTS = 1359  # MySQL: two followers set up at once; the other one won
+SETUP = {"mysql": MYSQL_SETUP, "sqlite": SQLITE_SETUP}  # by connection.backend.vendor
 
 READ_AFTER = f"""
 SELECT log.pos, user_data.user_id, user_data.name, user_data.email, user_data.age
@@ -135,16 +123,11 @@ PENDING = f"SELECT seq FROM {LOG} WHERE pos = 0 AND seq > %s ORDER BY seq LIMIT 
 TAKE_TURN = f"UPDATE {HEAD} SET last = last WHERE id = 1"  # locks the head row until commit
 LAST = f"SELECT last FROM {HEAD} WHERE id = 1"
 SET_LAST = f"UPDATE {HEAD} SET last = %s WHERE id = 1"
-READ_COMMITTED = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"
 
 
 def is_set_up(connection: Connection) -> bool:
     """Is the trigger there (and so the log it writes to)?"""
-    cursor = connection.cursor()
-    cursor.execute(HAS_TRIGGER[engine_of(connection)], (TRIGGER,))
-    present = cursor.fetchone()[0]
-    connection.commit()
-    return bool(present)
+    return connection.backend.has_trigger(connection, TRIGGER)
 
 
 def set_up(connection: Connection) -> None:
@@ -154,14 +137,11 @@ def set_up(connection: Connection) -> None:
     """
     if is_set_up(connection):
         return
-    engine = engine_of(connection)
+    backend = connection.backend
     cursor = connection.cursor()
-    for statement in MYSQL_SETUP if engine == "mysql" else SQLITE_SETUP:
-        try:
-            cursor.execute(statement)
-        except mysql.connector.Error as error:
-            if error.errno != TRIGGER_EXISTS:
-                raise
+    for statement in SETUP[backend.vendor]:
+        # Two followers may set up at once: the trigger the other made is fine.
+        backend.create(cursor, statement)
         connection.commit()
 
 
@@ -188,23 +168,22 @@ def position_pending(connection: Connection, above: int = 0) -> tuple[int, int]:
     if not found:
         return 0, above
     try:
-        cursor.execute(TAKE_TURN)
-        cursor.execute(LAST)
-        (last,) = cursor.fetchone()
-        cursor.execute(PENDING, (above, POSITION_PAGE))  # after the lock: fresh data
-        pending = [seq for (seq,) in cursor.fetchall()]
-        if pending:
-            shift = last + 1 - pending[0]
-            marks = ", ".join(["%s"] * len(pending))
-            cursor.execute(
-                f"UPDATE {LOG} SET pos = seq + %s WHERE seq IN ({marks})", (shift, *pending)
-            )
-            cursor.execute(SET_LAST, (pending[-1] + shift,))
-        connection.commit()
-    except DRIVER_ERRORS as error:
+        with errors_of(connection):
+            cursor.execute(TAKE_TURN)
+            cursor.execute(LAST)
+            (last,) = cursor.fetchone()
+            cursor.execute(PENDING, (above, POSITION_PAGE))  # after the lock: fresh data
+            pending = [seq for (seq,) in cursor.fetchall()]
+            if pending:
+                shift = last + 1 - pending[0]
+                marks = ", ".join(["%s"] * len(pending))
+                cursor.execute(
+                    f"UPDATE {LOG} SET pos = seq + %s WHERE seq IN ({marks})", (shift, *pending)
+                )
+                cursor.execute(SET_LAST, (pending[-1] + shift,))
+            connection.commit()
+    except TryAgain:
         connection.rollback()
-        if getattr(error, "errno", None) not in TRY_AGAIN:
-            raise
         return 0, above  # another positioner won; the next look tries again
     except BaseException:
         connection.rollback()
@@ -333,10 +312,10 @@ class Feed:
 
     def _connect(self) -> None:
         self._connection = self._connections.enter_context(prodev_connection())
-        if engine_of(self._connection) == "mysql":
+        with errors_of(self._connection):
             # No gap locks: a positioner then holds nothing a writer could wait for.
-            self._connection.cursor().execute(READ_COMMITTED)
-        set_up(self._connection)
+            self._connection.backend.read_committed(self._connection)
+            set_up(self._connection)
 
     def _look(self) -> list[tuple[int, dict | None]]:
         """Position what has been committed since, then read after the position."""
@@ -345,9 +324,10 @@ class Feed:
             try:
                 if self._connection is None:
                     self._connect()
-                position_all(self._connection)
-                return read_after(self._connection, self.position)
-            except (*DRIVER_ERRORS, SetupError, sqlite3.Error) as error:
+                with errors_of(self._connection):
+                    position_all(self._connection)
+                    return read_after(self._connection, self.position)
+            except SetupError as error:
                 if not self._lost(error):
                     raise
                 lost_since = lost_since or time.monotonic()
@@ -356,13 +336,10 @@ class Feed:
                 self.close()
                 time.sleep(RECONNECT_PAUSE)
 
-    def _lost(self, error: Exception) -> bool:
+    def _lost(self, error: SetupError) -> bool:
         """Did the server go away (so that a new connection may carry on)?"""
-        if isinstance(error, SetupError):
-            return self._connection is None  # reconnecting: the server is not back yet
-        if isinstance(error, DRIVER_ERRORS):
-            return getattr(error, "errno", None) in LOST or not self._connection.is_connected()
-        return False
+        # With no connection, reconnecting failed: the server is not back yet.
+        return isinstance(error, ConnectionLost) or self._connection is None
 
 
 def main(argv: list[str] | None = None) -> int:

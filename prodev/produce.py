@@ -16,19 +16,20 @@ deletes the users it inserted when the block ends.
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import secrets
-import sqlite3
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 
-from prodev.connections import Connection, prodev_connection
+from prodev.backends import Connection, errors_of
+from prodev.connections import prodev_connection
 from prodev.csvfile import user_id_for
-from prodev.driver_hooks import DRIVER_ERRORS
-from prodev.errors import SetupError, report
-from prodev.follow import TRY_AGAIN
+from prodev.errors import SetupError, TryAgain, report
 
 RETRIES = 5  # runs of one transaction that loses a deadlock
 MOST_AT_ONCE = 1_000  # rows in one transaction when the producer is behind
@@ -37,9 +38,14 @@ DELETE = "DELETE FROM user_data WHERE user_id = %s"
 Committed = Callable[[list[str], float], None]  # (e-mails, monotonic time after commit)
 
 
+def run_tag(run: str) -> str:
+    """How the e-mail of every user of run ``run`` starts."""
+    return f"live.{run}."
+
+
 def synthetic_user(run: str, number: int) -> tuple[str, str, str, int]:
     """The ``number``-th user of run ``run``: (user_id, name, email, age)."""
-    email = f"live.{run}.{number}@example.com"
+    email = f"{run_tag(run)}{number}@example.com"
     return user_id_for(email), f"Live User {number}", email, 18 + number * 7 % 80
 
 
@@ -48,13 +54,14 @@ def produce(
     seconds: float,
     committed: Committed | None = None,
     stop: threading.Event | None = None,
+    run: str | None = None,
 ) -> int:
     """Insert ``rate`` users a second for ``seconds`` seconds; return how many.
 
     ``committed`` is called after each commit; ``stop``, once set, ends the
-    run early.
+    run early; ``run`` is the tag in the e-mails (default: a random one).
     """
-    run, total, sent = secrets.token_hex(4), round(rate * seconds), 0
+    run, total, sent = run or secrets.token_hex(4), round(rate * seconds), 0
     started = time.monotonic()
     with prodev_connection() as connection:
         while sent < total and not (stop and stop.is_set()):
@@ -76,19 +83,21 @@ def insert(connection: Connection, users: list[tuple[str, str, str, int]]) -> No
     """
     for attempt in range(1, RETRIES + 1):
         try:
-            connection.cursor().executemany(INSERT, users)
-            connection.commit()
+            with errors_of(connection):
+                connection.cursor().executemany(INSERT, users)
+                connection.commit()
             return
-        except DRIVER_ERRORS as error:
+        except TryAgain:
             connection.rollback()
-            if getattr(error, "errno", None) not in TRY_AGAIN or attempt == RETRIES:
+            if attempt == RETRIES:
                 raise
 
 
 class Commits:
-    """When each e-mail was committed, filled in by a producer thread."""
+    """When each e-mail of run ``run`` was committed, filled in by a producer thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, run: str) -> None:
+        self.run = run
         self._times: dict[str, float] = {}
         self._changed = threading.Condition()
 
@@ -102,11 +111,14 @@ class Commits:
         with self._changed:
             return list(self._times)
 
-    def time_of(self, email: str, timeout: float = 5.0) -> float:
-        """The commit time of ``email``, waiting for the producer to note it."""
+    def time_of(self, email: str, timeout: float = 5.0) -> float | None:
+        """The commit time of ``email``, waiting for the producer to note it;
+        None for a user another writer inserted meanwhile."""
+        if not email.startswith(run_tag(self.run)):
+            return None
         with self._changed:
             self._changed.wait_for(lambda: email in self._times, timeout)
-            return self._times[email]
+            return self._times.get(email)
 
 
 @contextmanager
@@ -116,8 +128,10 @@ def in_background(rate: float, seconds: float) -> Iterator[Commits]:
     When the block ends the producer stops and its users are deleted, so a
     demo leaves user_data as it found it.
     """
-    commits, stop = Commits(), threading.Event()
-    worker = threading.Thread(target=produce, args=(rate, seconds, commits.record, stop))
+    commits, stop = Commits(secrets.token_hex(4)), threading.Event()
+    worker = threading.Thread(
+        target=produce, args=(rate, seconds, commits.record, stop, commits.run)
+    )
     worker.start()
     try:
         yield commits
@@ -130,36 +144,50 @@ def in_background(rate: float, seconds: float) -> Iterator[Commits]:
             connection.commit()
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with a refusal printed as the project's one line."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def positive(text: str) -> float:
+    """A number of users a second or of seconds: finite and above zero."""
+    try:
+        number = float(text)
+    except ValueError:
+        number = math.nan
+    if not (math.isfinite(number) and number > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive, finite number")
+    return number
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse ``--rate`` and ``--for``, produce, print a summary line."""
-    parser = argparse.ArgumentParser(
-        prog="python3 -m prodev.produce", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument("--rate", type=float, default=10.0, help="users per second (default 10)")
+    parser = Parser(prog="python3 -m prodev.produce", description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=positive, default=10.0, help="users per second (default 10)")
     parser.add_argument(
-        "--for", dest="seconds", type=float, default=5.0, help="seconds (default 5)"
+        "--for", dest="seconds", type=positive, default=5.0, help="seconds (default 5)"
     )
     parser.add_argument("--timestamps", action="store_true", help="print each row's commit time")
     args = parser.parse_args(argv)
-    if args.rate <= 0 or args.seconds <= 0:
-        parser.error("--rate and --for must be positive")
+    if not math.isfinite(args.rate * args.seconds):
+        parser.error(f"--rate {args.rate:g} for {args.seconds:g} s is too many users")
 
     def timestamps(emails: list[str], when: float) -> None:
-        print("".join(f"{when:.6f}\t{email}\n" for email in emails), end="")
+        print("".join(f"{when:.6f}\t{email}\n" for email in emails), end="", flush=True)
 
     started = time.monotonic()
     try:
         count = produce(args.rate, args.seconds, timestamps if args.timestamps else None)
+        elapsed = time.monotonic() - started
+        print(f"produce: {count} users in {elapsed:.2f} s ({count / elapsed:.1f}/s)")
     except SetupError as error:
         report(error)
         return 1
-    except (*DRIVER_ERRORS, sqlite3.Error) as error:
-        print(
-            f"error: cannot insert into user_data: {error} (run ./seed.py first)", file=sys.stderr
-        )
-        return 1
-    elapsed = time.monotonic() - started
-    print(f"produce: {count} users in {elapsed:.2f} s ({count / elapsed:.1f}/s)")
+    except BrokenPipeError:
+        # The reader (head) has gone: stop quietly, as the curriculum's drivers do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

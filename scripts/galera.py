@@ -461,21 +461,44 @@ def _read_pid(path: Path) -> int | None:
 
 
 def _cmdline(pid: int) -> str:
-    """The command line of ``pid``, "" once it has ended (reaped here if it is our child)."""
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass  # not our child: its parent reaps it
+    """The command line of ``pid``, "" once its main thread has ended."""
+    _reap(pid)
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return ""
 
 
+def _reap(pid: int) -> None:
+    """Collect ``pid``'s exit status if it is our child and has ended."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass  # not our child: its parent reaps it
+
+
+def _running(pid: int) -> bool:
+    """Does any thread of process ``pid`` still run?
+
+    Its command line is no test: it reads empty once the main thread has
+    ended, while a node's other threads (InnoDB, Galera) can go on shutting
+    down for seconds. A zombie with no thread left has exited; only its
+    parent's reaping remains.
+    """
+    _reap(pid)
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    ended = fields.get("State", "").strip().startswith(("Z", "X"))
+    return not (ended and fields.get("Threads", "").strip() == "1")
+
+
 def _wait_gone(pid: int, seconds: float) -> bool:
-    """Wait up to ``seconds`` for ``pid`` to end; True if it did."""
+    """Wait up to ``seconds`` for every thread of ``pid`` to end; True if they did."""
     deadline = time.monotonic() + seconds
-    while _cmdline(pid):
+    while _running(pid):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.1)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -68,6 +69,46 @@ WSREP_LIMITS = ("wsrep_load_data_splitting", "wsrep_max_ws_rows", "wsrep_max_ws_
 
 pages = load("2-lazy_paginate")
 keyset = load("5-keyset_paginate")
+
+
+# ---------------------------------------------------------------- stopping
+
+
+# A stand-in node: on SIGTERM its main thread ends while another thread goes
+# on shutting down for a second, as a mariadbd's InnoDB and Galera threads do.
+LINGERING_NODE = """
+import ctypes, pathlib, signal, threading, time
+def shut_down():
+    while pathlib.Path("/proc/self/cmdline").read_bytes():  # the main thread is there
+        time.sleep(0.01)
+    time.sleep(1)
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})  # the thread inherits it
+threading.Thread(target=shut_down).start()
+print("ready", flush=True)
+signal.sigwait({signal.SIGTERM})
+ctypes.CDLL(None).pthread_exit(None)
+"""
+
+
+def test_stopping_the_cluster_waits_until_each_node_has_exited(tmp_path: Path) -> None:
+    """Not only its main thread: ``scripts/cluster stop`` returns with no node left."""
+    stopped = Cluster(tmp_path / "cluster", free_ports(PORT_BASES))
+    stopped.folder(1).mkdir(parents=True)
+    node = subprocess.Popen(
+        [sys.executable, "-c", LINGERING_NODE, f"--defaults-file={stopped.folder(1)}/my.cnf"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        (stopped.folder(1) / "launch.pid").write_text(f"{node.pid}\n")
+        assert node.stdout.readline() == "ready\n" and stopped.pid(1) == node.pid
+
+        stopped.stop()
+
+        assert node.poll() is not None, "stop returned while the node was still running"
+    finally:
+        node.kill()
+        node.communicate(timeout=10)
 
 
 # ---------------------------------------------------------------- fixtures

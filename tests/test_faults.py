@@ -32,7 +32,7 @@ import pytest
 from conftest import require_mysql, run_script, server_settings, wait_for
 
 import seed
-from prodev.mysql_engine import CONNECT_TIMEOUT
+from prodev.backends.mysql import CONNECT_TIMEOUT
 from tests.support import private_server
 from tests.support.helpers import (
     CANARY,

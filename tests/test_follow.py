@@ -11,15 +11,20 @@ the curriculum.
 
 from __future__ import annotations
 
+import re
+import shlex
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import islice
 
 import mysql.connector
 import pytest
 from conftest import (
+    ROOT,
     TEST_DB,
     load,
     open_connections,
@@ -30,13 +35,14 @@ from conftest import (
 )
 
 import seed
-from prodev import follow
+from prodev import follow, produce
 from prodev.produce import INSERT
 from tests.support.helpers import (
     Writers,
     check_exactly_once_in_commit_order,
     emails,
     follow_until,
+    one_line_error,
 )
 from tests.support.relay import Relay
 
@@ -338,3 +344,61 @@ def test_removing_the_log_leaves_user_data_as_seeding_made_it(following: dict[st
         assert not follow.is_set_up(connection)
     insert(emails("unlogged", 1))  # writers no longer need the log
     assert "unlogged.0@example.com" in {row[2] for row in table_rows()}
+
+
+# ------------------------------------------------ the tour, pipes, bad options
+
+
+def test_the_tour_shows_a_user_that_someone_else_inserts_during_its_live_demo(
+    seeded: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The follower yields every writer's users, not only the demo producer's."""
+    import main
+
+    real = produce.in_background
+
+    @contextmanager
+    def with_a_stranger(rate: float, seconds: float) -> Iterator[produce.Commits]:
+        insert(["stranger@example.com"])  # another writer, committed during the demo
+        with real(rate, seconds) as commits:
+            yield commits
+
+    monkeypatch.setattr(produce, "in_background", with_a_stranger)
+    main.live_tour()
+
+    shown = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  ")]
+    assert len(shown) == 8
+    assert re.fullmatch(r"  position \d+: Test User, inserted by another writer", shown[0])
+    assert all(line.endswith(" ms after its commit") for line in shown[1:]), shown
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "6-follow_users.py | head -n 2",
+        "-m prodev.produce --timestamps --rate 50 --for 2 | head -n 1",
+    ],
+)
+def test_a_reader_that_goes_away_ends_the_script_quietly(
+    seeded: dict[str, str], command: str
+) -> None:
+    """As the curriculum's drivers do for a closed pipe: no traceback, exit 0."""
+    script, pipe = command.split(" | ")
+    result = subprocess.run(
+        ["bash", "-c", f"set -o pipefail; {shlex.quote(sys.executable)} {script} | {pipe}"],
+        cwd=ROOT, env=seeded, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    assert len(result.stdout.splitlines()) == int(pipe.split()[-1])
+
+
+@pytest.mark.parametrize(
+    "option", [["--rate", "nan"], ["--for", "inf"], ["--rate", "inf"], ["--for", "nan"]]
+)
+def test_the_producer_refuses_a_rate_or_time_that_is_not_a_finite_positive_number(
+    seeded: dict[str, str], option: list[str]
+) -> None:
+    before = table_rows()
+    result = run_script("-m", "prodev.produce", *option, env=seeded)
+    assert option[0] in one_line_error(result)
+    assert table_rows() == before

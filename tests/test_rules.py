@@ -20,10 +20,14 @@ from pathlib import Path
 import pytest
 
 from prodev import config, csvfile
+from prodev.backends import MYSQL, SQLITE
+from prodev.backends.base import Column, exact_number
+from prodev.backends.mysql import COLUMNS as MYSQL_COLUMNS
+from prodev.backends.sqlite import _affinity
 from prodev.config import Config, check_size, load_config
 from prodev.csvfile import HEADER_MAX, User, problem, read_users, user_id_for
 from prodev.errors import SetupError, printable, shown
-from prodev.schema import MYSQL_COLUMNS, Column, _affinity, check_columns, exact_number
+from prodev.schema import check_columns
 
 HEADER = '"name","email","age"'
 AGE_RULE = "field 'age' is not an age from 0 to 999.99 with at most two decimals: "
@@ -504,7 +508,7 @@ def test_a_mysql_table_that_would_change_a_value_is_refused(
     if column is None:
         del columns[name]
     with pytest.raises(SetupError) as error:
-        check_columns(columns, "mysql")
+        check_columns(columns, MYSQL)
     text = str(error.value)
     assert text.startswith(f"table user_data: {message}")
     change = "ADD" if column is None else "MODIFY"
@@ -525,7 +529,7 @@ def test_a_mysql_table_that_would_change_a_value_is_refused(
     ids=["as seed.py creates it", "wider everywhere"],
 )
 def test_a_mysql_table_that_holds_every_valid_row_exactly_is_accepted(changes: dict) -> None:
-    check_columns({**MYSQL_GOOD, **changes}, "mysql")
+    check_columns({**MYSQL_GOOD, **changes}, MYSQL)
 
 
 def sqlite_column(declared: str, key: bool = False) -> Column:
@@ -558,19 +562,19 @@ def test_an_sqlite_table_that_would_change_a_value_is_refused(
     name: str, declared: str, message: str
 ) -> None:
     with pytest.raises(SetupError) as error:
-        check_columns({**SQLITE_GOOD, name: sqlite_column(declared)}, "sqlite")
+        check_columns({**SQLITE_GOOD, name: sqlite_column(declared)}, SQLITE)
     assert str(error.value) == f"table user_data: {message}; {FIX}"
 
 
 def test_an_sqlite_table_without_a_single_column_key_is_refused() -> None:
     columns = {**SQLITE_GOOD, "user_id": sqlite_column("TEXT"), "name": sqlite_column("TEXT", True)}
     with pytest.raises(SetupError, match="column user_id is not the primary key"):
-        check_columns(columns, "sqlite")
+        check_columns(columns, SQLITE)
 
 
 def test_no_columns_at_all_means_the_table_does_not_exist() -> None:
     with pytest.raises(SetupError, match=r"^table user_data does not exist: run seed\.py"):
-        check_columns({}, "mysql")
+        check_columns({}, MYSQL)
 
 
 @pytest.mark.parametrize(
