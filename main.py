@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run the curriculum's drivers: ``python3 main.py N`` runs task N (0 to 4).
+"""Run the curriculum's drivers: python3 main.py N runs task N (0 to 4).
 
 With no task, a short tour: seed the database if needed, then a few rows of
 each pattern. ``python3 main.py --help`` lists the tasks.
@@ -11,6 +11,7 @@ import os
 import runpy
 import sys
 import time
+from contextlib import closing
 from itertools import islice
 from pathlib import Path
 
@@ -53,6 +54,18 @@ def tour() -> None:
     print("\n4-stream_ages: the mean of every age, in constant memory")
     print(f"  Average age of users: {ages.calculate_average_age():.2f}")
     live_tour()
+    pipeline_tour()
+
+
+def pipeline_tour() -> None:
+    """Show the first lines of the export pipeline, then stop it early."""
+    export = importlib.import_module("7-export_users")
+    print("\n7-export_users: the pipeline's first 3 JSON lines (users older than 25)")
+    adults = export.keep_adults(export.stream_users(), 25)
+    lines = export.json_lines(export.pick_fields(adults, export.EXPORTED))
+    with closing(lines):  # stops every stage and closes the connection
+        for line in islice(lines, 3):
+            print(" ", line, end="")
 
 
 def live_tour() -> None:
@@ -102,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     # name, both relative to the project folder.
     os.chdir(HERE)
     try:
-        seed.check_server()
+        # Only seeding may create the SQLite file: the tour and task 0 seed.
+        seed.check_server(create=task in (None, 0))
         run_task(task) if task is not None else tour()
     except seed.SetupError as error:
         print(f"error: {error}", file=sys.stderr)

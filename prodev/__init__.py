@@ -17,5 +17,7 @@ here, one module per concern:
 - ``resume``: reconnecting a walk after its server goes away.
 - ``follow``: following user_data live (a change log fed by a trigger).
 - ``produce``: simulated arrivals, synthetic users at a steady rate.
+- ``pipeline``: stages of a generator pipeline that close upstream and name
+  themselves in errors; the export command's options and output.
 - ``curriculum``: the process-level behaviour the curriculum's drivers need.
 """

@@ -18,6 +18,22 @@ class SetupError(Exception):
     """
 
 
+class BadArgument(SetupError):
+    """An argument a lesson refused before any connection or SQL (a size, an offset).
+
+    Its subclasses are also the ``ValueError``/``TypeError`` that Python code
+    expects, and, being SetupErrors, an uncaught one prints as one line.
+    """
+
+
+class BadValue(BadArgument, ValueError):
+    """An argument of the right type whose value is out of range."""
+
+
+class BadType(BadArgument, TypeError):
+    """An argument of the wrong type."""
+
+
 class ConnectionLost(SetupError):
     """The server went away in the middle of a query (crash, restart, failover)."""
 

@@ -7,6 +7,7 @@ engines, and stay quiet and successful when its reader (``head``) goes away.
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import subprocess
@@ -119,6 +120,8 @@ def test_main_py_without_a_task_runs_the_tour(seeded: dict[str, str]) -> None:
     assert any(line.strip() == AVERAGE_LINE for line in lines)
     for script in ("0-stream_users", "1-batch_processing", "2-lazy_paginate", "4-stream_ages"):
         assert any(line.startswith(script) for line in lines), script
+    after = lines[lines.index(next(line for line in lines if line.startswith("7-export"))) + 1 :]
+    assert [json.loads(line)["age"] > 25 for line in after[:3]] == [True] * 3
 
 
 PIPES = [

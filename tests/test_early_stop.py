@@ -28,6 +28,7 @@ batches = load("1-batch_processing")
 pages = load("2-lazy_paginate")
 keyset = load("5-keyset_paginate")
 ages = load("4-stream_ages")
+export = load("7-export_users")
 
 Factory = Callable[[], Iterator[object]]
 Seen = Callable[[object], None]
@@ -38,6 +39,9 @@ PATTERNS: dict[str, Factory] = {
     "lazy_paginate": lambda: pages.lazy_paginate(7),
     "keyset_paginate": lambda: keyset.keyset_paginate(7),
     "stream_user_ages": lambda: ages.stream_user_ages(),
+    "export pipeline": lambda: export.json_lines(
+        export.pick_fields(export.keep_adults(export.stream_users(), 25), export.EXPORTED)
+    ),
 }
 
 
@@ -214,9 +218,15 @@ def take_six_then_read_the_rest() -> None:
 
 
 @pytest.mark.parametrize("engine", ["mysql"], indirect=True)  # unread rows are a server's
+@pytest.mark.parametrize("use_pure", ["0", "1"], ids=["fast path", "public API"])
 def test_taking_six_rows_of_a_large_table_does_not_read_the_rest(
-    engine: str, large_table: int, stderr: Callable[[], str]
+    engine: str,
+    large_table: int,
+    use_pure: str,
+    stderr: Callable[[], str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("MYSQL_USE_PURE", use_pure)
     before = settled_sessions()
 
     full_read, count = timed(lambda: sum(1 for _ in stream.stream_users()))

@@ -14,6 +14,7 @@ import importlib
 import importlib.util
 import inspect
 import operator
+import os
 import re
 import sys
 import types
@@ -31,6 +32,7 @@ from conftest import (
     table_rows,
     wait_for,
 )
+from support.helpers import one_line_error
 
 import seed
 from prodev import connections
@@ -346,6 +348,14 @@ def test_a_bad_size_fails_before_any_sql(call: str, bad: object, error: type[Exc
         SIZED_CALLS[call](bad)
 
 
+@pytest.mark.parametrize("bad", ["0", "'50'"])
+def test_an_uncaught_bad_size_is_one_line_and_a_failure(bad: str) -> None:
+    """A driver that passes a bad size (and catches nothing) ends in one line."""
+    call = f"__import__('1-batch_processing').batch_processing({bad})"
+    result = run_script("-c", call, env={**os.environ, "DB_ENGINE": "sqlite"})
+    assert one_line_error(result).startswith("error: batch_size must be an int")
+
+
 @pytest.mark.usefixtures("no_database")
 @pytest.mark.parametrize(("bad", "error"), BAD_OFFSETS, ids=[repr(bad) for bad, _ in BAD_OFFSETS])
 def test_a_bad_offset_fails_at_the_call_before_any_sql(bad: object, error: type[Exception]) -> None:
@@ -409,6 +419,9 @@ GENERATORS = [
     ("5-keyset_paginate", "keyset_paginate"),
     ("6-follow_users", "follow_users"),
     ("6-follow_users", "follow_positions"),
+    ("7-export_users", "keep_adults"),
+    ("7-export_users", "pick_fields"),
+    ("7-export_users", "json_lines"),
 ]
 
 

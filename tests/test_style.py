@@ -14,7 +14,7 @@ import os
 
 import pycodestyle
 import pytest
-from conftest import ROOT
+from conftest import ROOT, load
 
 LESSONS = sorted(
     path.name for path in ROOT.glob("[0-9]-*.py") if not path.name.endswith("-main.py")
@@ -54,3 +54,12 @@ def test_the_module_and_every_function_have_a_docstring(name: str) -> None:
     ]
     assert (ast.get_docstring(tree) or "").strip(), "no module docstring"
     assert not missing, f"no docstring: {', '.join(missing)}"
+
+
+def test_the_command_line_help_is_plain_text(capsys: pytest.CaptureFixture[str]) -> None:
+    main = load("main")
+    with pytest.raises(SystemExit) as exit_status:
+        main.main(["--help"])
+    help_text = capsys.readouterr().out
+    assert exit_status.value.code == 0
+    assert "python3 main.py N" in help_text and "``" not in help_text

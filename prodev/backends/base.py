@@ -70,19 +70,27 @@ class Backend:
         """One line: the driver and the path its rows take."""
         raise NotImplementedError
 
-    def connect(self, config: Config, database: bool) -> Connection:
-        """A new connection (to the configured database, or none), or SetupError."""
+    def connect(self, config: Config, database: bool, create: bool = False) -> Connection:
+        """A new connection (to the configured database, or none), or SetupError.
+
+        Only with ``create`` may an embedded engine create its database file:
+        seeding does, a reader never leaves an empty file behind.
+        """
         raise NotImplementedError
 
     def close(self, connection: Connection) -> None:
         """Close at once, without reading rows nobody asked for; never raises."""
         raise NotImplementedError
 
-    def errors(self, connection: Connection | None = None) -> AbstractContextManager[None]:
+    def errors(
+        self, connection: Connection | None = None, privilege: str = ""
+    ) -> AbstractContextManager[None]:
         """The funnel: inside it, every driver error leaves as a one-line SetupError.
 
         ConnectionLost when the connection is gone, TryAgain when the
-        transaction lost a lock wait or a deadlock and was rolled back.
+        transaction lost a lock wait or a deadlock and was rolled back;
+        ``privilege`` names what the statements inside need, for a refusal
+        that does not say.
         """
         raise NotImplementedError
 

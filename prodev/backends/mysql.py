@@ -20,6 +20,7 @@ arrived in 9.2) are passed only where it accepts them.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,7 +52,17 @@ LOST = {2006, 2013, 2055}
 # reports a transaction that lost certification.
 TRY_AGAIN = {1205, 1213}
 ACCESS_DENIED = {1045, 1698}
-NO_PRIVILEGE = {1044, 1142, 1143, 1227, 1370}
+# No privilege on the database (1044), on a table (1142), a column (1143),
+# a routine (1370), or a global one such as SUPER (1227; 1419: a trigger
+# created while binary logging is on).
+NO_PRIVILEGE = {1044, 1142, 1143, 1227, 1370, 1419}
+# "TRIGGER command denied to user ...", "you need (at least one of) the SUPER privilege(s)"
+PRIVILEGE_NAMED = re.compile(r"^(\w[\w ]*?) command denied|the (\w[\w ]*?) privilege")
+INTERRUPTED = 1317  # KILL QUERY (or max_statement_time) ended the query
+# The client refused the server's request for a local file (LOAD DATA LOCAL):
+# 2068 from the C extension; the pure Python driver's message names the setting.
+FILE_REFUSED = 2068
+FILE_REFUSED_TEXT = ("allow_local_infile_in_path", "LOAD DATA LOCAL INFILE file request rejected")
 UNKNOWN_DATABASE = 1049
 CLIENT_ERRORS = range(2000, 3000)  # raised by the client library; the server's are outside
 UNKNOWN_COLUMN, NO_SUCH_TABLE = 1054, 1146
@@ -121,7 +132,7 @@ class MySQLBackend(Backend):
         path = "C extension, fast path" if fast else "pure Python, public API"
         return f"mysql-connector-python {mysql.connector.__version__}, {path}"
 
-    def connect(self, config: Config, database: bool) -> Connection:
+    def connect(self, config: Config, database: bool, create: bool = False) -> Connection:
         try:
             return self._open_first(config, database)
         except DRIVER_ERRORS as error:
@@ -211,20 +222,31 @@ class MySQLBackend(Backend):
             pass  # the socket is already gone: nothing is left to release
 
     @contextmanager
-    def errors(self, connection: Connection | None = None) -> Iterator[None]:
+    def errors(self, connection: Connection | None = None, privilege: str = "") -> Iterator[None]:
         try:
             yield
         except DRIVER_ERRORS as error:
-            raise self.translate(error, connection) from error
+            raise self.translate(error, connection, privilege) from error
 
-    def translate(self, error: Exception, connection: Connection | None) -> SetupError:
-        """The one line for ``error``, as the class of project error it is."""
+    def translate(
+        self, error: Exception, connection: Connection | None, privilege: str = ""
+    ) -> SetupError:
+        """The one line for ``error``, as the class of project error it is.
+
+        ``privilege`` is what the statement needs, for a refusal that does
+        not name it.
+        """
         config = load_config()
         errno, message = getattr(error, "errno", None), getattr(error, "msg", str(error))
         if errno in UNREACHABLE:
             return SetupError(
                 f"cannot reach MySQL at {config.address}: start the server, or set "
                 "MYSQL_HOST/MYSQL_PORT (or DB_ENGINE=sqlite) in the environment or .env"
+            )
+        if errno == FILE_REFUSED or any(text in message for text in FILE_REFUSED_TEXT):
+            return SetupError(
+                f"MySQL at {config.address} asked for a local file this client does not offer, "
+                f"and nothing was sent ({message}): if seeding, set LOAD_METHOD=insert"
             )
         if errno in LOST or (
             _client_side(errno) and connection is not None and not _connected(connection)
@@ -246,8 +268,11 @@ class MySQLBackend(Backend):
                 "run ./seed.py to create and seed it"
             )
         if errno in NO_PRIVILEGE:
+            return SetupError(_no_privilege(config, message, privilege))
+        if errno == INTERRUPTED:
             return SetupError(
-                f"user {config.user!r} lacks a privilege on {config.database}: {message}"
+                f"MySQL at {config.address} interrupted the query (KILL QUERY, or a statement "
+                f"time limit): {message}"
             )
         if errno == NO_SUCH_TABLE:
             return SetupError(missing_table(f"database {config.database}", message))
@@ -255,9 +280,9 @@ class MySQLBackend(Backend):
             return SetupError(unusable_table(f"database {config.database}", message))
         return SetupError(f"MySQL error at {config.address}: {message}")
 
-    @funnelled
     def create_database(self, connection: Connection, name: str) -> None:
-        with connection.cursor() as cursor:
+        # The server's refusal (1044) names no privilege; this statement needs CREATE.
+        with self.errors(connection, privilege="CREATE"), connection.cursor() as cursor:
             cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4")
 
     @funnelled
@@ -340,6 +365,17 @@ class MySQLBackend(Backend):
             with self.errors(connection), connection.cursor() as cursor:
                 cursor.execute("SELECT RELEASE_LOCK(%s)", (name,))
                 cursor.fetchall()
+
+
+def _no_privilege(config: Config, message: str, needed: str) -> str:
+    """The line for a refused privilege, naming it where the server's message does."""
+    named = PRIVILEGE_NAMED.search(message)
+    privilege = next(group for group in named.groups() if group) if named else needed
+    lacks = f"lacks the {privilege.upper()} privilege" if privilege else "has no privilege"
+    return (
+        f"user {config.user!r} {lacks} on database {config.database} ({message}); "
+        "docs/privileges.md lists the grant each script needs"
+    )
 
 
 def _get_lock(cursor: Any, name: str, wait: int) -> bool:

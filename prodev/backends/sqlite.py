@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from prodev.backends.base import Backend, Column, Connection, exact_number, funnelled
@@ -44,6 +45,11 @@ def _exact(value: Any) -> Any:
 
 def _tuple_row(_cursor: sqlite3.Cursor, row: tuple) -> tuple:
     return tuple(map(_exact, row))
+
+
+def _uri(path: Path, create: bool) -> str:
+    """The file as a URI whose mode lets only seeding create it (rw: never create)."""
+    return f"{path.absolute().as_uri()}?mode={'rwc' if create else 'rw'}"
 
 
 def _bindable(value: Any) -> Any:
@@ -113,13 +119,18 @@ class SQLiteCursor:
 class SQLiteConnection:
     """An SQLite file standing in for the configured MySQL database."""
 
-    def __init__(self, config: Config, backend: SQLiteBackend) -> None:
+    def __init__(self, config: Config, backend: SQLiteBackend, create: bool) -> None:
         self.backend = backend
         self.path = config.sqlite_path
         self.timeout = config.sqlite_timeout
+        if not create and not self.path.exists():
+            raise SetupError(
+                f"SQLite file {printable(self.path)} does not exist: run ./seed.py first "
+                "(or set SQLITE_PATH)"
+            )
         try:
             self._connection = sqlite3.connect(
-                self.path, timeout=self.timeout, check_same_thread=False
+                _uri(self.path, create), timeout=self.timeout, check_same_thread=False, uri=True
             )
             self._connection.execute("PRAGMA schema_version")  # fails now if the file is unusable
         except sqlite3.Error as error:
@@ -170,14 +181,14 @@ class SQLiteBackend(Backend):
     def describe(self) -> str:
         return f"sqlite3 {sqlite3.sqlite_version}"
 
-    def connect(self, config: Config, database: bool) -> Connection:
-        return SQLiteConnection(config, self)
+    def connect(self, config: Config, database: bool, create: bool = False) -> Connection:
+        return SQLiteConnection(config, self, create)
 
     def close(self, connection: Connection) -> None:
         connection.close()
 
     @contextmanager
-    def errors(self, connection: Connection | None = None) -> Iterator[None]:
+    def errors(self, connection: Connection | None = None, privilege: str = "") -> Iterator[None]:
         try:
             yield
         except sqlite3.Error as error:
