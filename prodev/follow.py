@@ -50,9 +50,9 @@ if that is higher. While no log was whole, inserts were not recorded, so a
 follower cannot resume across that: a position from an earlier log is
 refused in one line (it lies below the new log's ``first``, which an
 earlier log could only have reached by taking more than a million entries a
-second, on average over its life). The same holds for a follower that is running: while idle it
-checks, once a second, that its log is still whole and still the one its
-position came from, and ends with one line if not.
+second, on average over its life). The same holds for a running follower:
+while idle it checks, once a second, that its log is still whole and still
+the one its position came from, and ends with one line if not.
 
 **Deletes.** Each committed insert comes once, at its own position, if its
 row is still there when the follower reads its entry: a user deleted before
@@ -87,14 +87,9 @@ from prodev.errors import ConnectionLost, SetupError, TryAgain, report
 
 T = TypeVar("T")
 
+# prodev.schema's LOG_TABLE, LOG_HEAD and LOG_TRIGGER, spelled out here so that
+# the SQL templates below interpolate only literals.
 LOG, HEAD, TRIGGER = "user_data_log", "user_data_log_head", "user_data_logged"
-# A permanent entry with this position, and no user, sits in the pos index
-# between the pending entries (pos = 0, where writers insert) and the
-# positioned ones (where positioners insert), so that the two never insert
-# into the same gap: on Galera the first positioning of a fresh log made the
-# cluster abort a writer's transaction on another node there. Real positions
-# start above it.
-BOUNDARY = 1
 USER_KEYS = ("user_id", "name", "email", "age")
 READ_PAGE = 1_000  # entries read per look
 POSITION_PAGE = 10_000  # entries positioned per transaction
@@ -102,59 +97,6 @@ POLL_FIRST, POLL_MAX = 0.002, 0.1  # seconds between idle looks, doubling
 CHECK_EVERY = 1.0  # seconds between an idle follower's checks that its log is whole
 RECONNECT_FOR = 60.0  # seconds a lost feed keeps trying to reconnect
 RECONNECT_PAUSE = 0.2
-
-# The log's tables, and its head row and boundary entry; the trigger comes
-# after them (TRIGGER_SQL), once a new log has begun. user_id is indexed for
-# the delete rule: an entry whose user has a later entry is not read as it.
-MYSQL_TABLES = (
-    f"""CREATE TABLE IF NOT EXISTS {LOG} (
-        seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
-        user_id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
-        pos BIGINT NOT NULL DEFAULT 0,
-        KEY pos (pos),
-        KEY user_id (user_id)
-    ) ENGINE=InnoDB""",
-    f"""CREATE TABLE IF NOT EXISTS {HEAD} (
-        id TINYINT UNSIGNED NOT NULL PRIMARY KEY,
-        first BIGINT NOT NULL,
-        last BIGINT NOT NULL
-    ) ENGINE=InnoDB""",
-    f"INSERT IGNORE INTO {HEAD} (id, first, last) VALUES (1, {BOUNDARY}, {BOUNDARY})",
-    f"INSERT IGNORE INTO {LOG} (seq, user_id, pos) VALUES (-1, '', {BOUNDARY})",
-)
-SQLITE_TABLES = (
-    # A follower reads while writers write: in WAL mode neither waits for the
-    # other (with the default rollback journal a commit waits for every
-    # reader, and at 5,000 inserts a second the follower fell seconds behind).
-    # The mode belongs to the file and stays.
-    "PRAGMA journal_mode=WAL",
-    f"""CREATE TABLE IF NOT EXISTS {LOG} (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        user_id TEXT NOT NULL,
-        pos INTEGER NOT NULL DEFAULT 0
-    )""",
-    f"CREATE INDEX IF NOT EXISTS {LOG}_pos ON {LOG} (pos)",
-    f"CREATE INDEX IF NOT EXISTS {LOG}_user_id ON {LOG} (user_id)",
-    f"""CREATE TABLE IF NOT EXISTS {HEAD} (
-        id INTEGER PRIMARY KEY, first INTEGER NOT NULL, last INTEGER NOT NULL
-    )""",
-    f"INSERT OR IGNORE INTO {HEAD} (id, first, last) VALUES (1, {BOUNDARY}, {BOUNDARY})",
-    f"INSERT OR IGNORE INTO {LOG} (seq, user_id, pos) VALUES (-1, '', {BOUNDARY})",
-)
-TABLES = {"mysql": MYSQL_TABLES, "sqlite": SQLITE_TABLES}  # by connection.backend.vendor
-TRIGGER_SQL = {
-    "mysql": f"""CREATE TRIGGER {TRIGGER} AFTER INSERT ON user_data FOR EACH ROW
-        INSERT INTO {LOG} (user_id) VALUES (NEW.user_id)""",
-    "sqlite": f"""CREATE TRIGGER IF NOT EXISTS {TRIGGER} AFTER INSERT ON user_data
-        BEGIN INSERT INTO {LOG} (user_id) VALUES (NEW.user_id); END""",
-}
-# A table's column count, and whether one of them is called %s: a log table
-# without ``pos``, or a head without ``first``, is from an earlier layout.
-COLUMNS_OF = {
-    "mysql": "SELECT COUNT(*), COALESCE(SUM(COLUMN_NAME = %s), 0) FROM information_schema.COLUMNS "
-    "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
-    "sqlite": "SELECT COUNT(*), COALESCE(SUM(name = %s), 0) FROM pragma_table_info(%s)",
-}
 
 # An entry is read as its user only if no later entry names the same user_id
 # (the user was deleted and inserted again): the delete rule.
@@ -172,7 +114,7 @@ LAST = f"SELECT last FROM {HEAD} WHERE id = 1"
 FIRST = f"SELECT first FROM {HEAD} WHERE id = 1"
 SET_LAST = f"UPDATE {HEAD} SET last = %s WHERE id = 1"
 BEGIN = f"UPDATE {HEAD} SET first = %s, last = %s WHERE id = 1"
-EMPTY = f"DELETE FROM {LOG} WHERE seq <> -1"  # all but the boundary entry
+EMPTY = f"DELETE FROM {LOG} WHERE seq <> -1"  # all but the boundary entry (schema.LOG_BOUNDARY)
 
 LOG_GONE = (
     "the log of user_data lost its trigger or a table while following (python3 -m "
@@ -202,7 +144,7 @@ def parts(connection: Connection) -> tuple[bool, set[str]]:
     with errors_of(connection):
         cursor = connection.cursor()
         for table, column in ((LOG, "pos"), (HEAD, "first")):
-            cursor.execute(COLUMNS_OF[backend.vendor], (column, table))
+            cursor.execute(backend.columns_of_sql, (column, table))
             (columns, named) = cursor.fetchall()[0]
             states.add("absent" if not columns else "current" if named else "stale")
         connection.commit()
@@ -231,13 +173,13 @@ def set_up(connection: Connection) -> None:
     backend = connection.backend
     with errors_of(connection):
         cursor = connection.cursor()
-        for statement in TABLES[backend.vendor]:
+        for statement in backend.log_tables_sql:
             cursor.execute(statement)
             connection.commit()
     in_turn(connection, lambda cursor: begin(cursor, backend.has_trigger_sql))
     with errors_of(connection):
         # Two followers may set up at once: the trigger the other made is fine.
-        backend.create(connection.cursor(), TRIGGER_SQL[backend.vendor])
+        backend.create(connection.cursor(), backend.log_trigger_sql)
         connection.commit()
 
 

@@ -36,7 +36,7 @@ from conftest import (
 )
 
 import seed
-from prodev import follow, produce
+from prodev import follow, produce, schema
 from prodev.produce import INSERT
 from tests.support.helpers import (
     Writers,
@@ -408,6 +408,15 @@ def test_the_rules_for_positions_and_deletes_are_stated_in_the_module_and_the_do
     for text in (follow.__doc__, (ROOT / "docs" / "live-data.md").read_text(encoding="utf-8")):
         flat = " ".join(text.split())
         assert [rule for rule in RULES if rule not in flat] == []
+
+
+def test_the_follower_and_the_backends_name_the_same_log() -> None:
+    """follow.py spells the names out for its SQL; the backends' DDL takes schema's."""
+    assert (follow.LOG, follow.HEAD, follow.TRIGGER) == (
+        schema.LOG_TABLE,
+        schema.LOG_HEAD,
+        schema.LOG_TRIGGER,
+    )
 
 
 def test_a_position_from_before_follow_remove_is_refused_in_one_line(
