@@ -19,6 +19,7 @@ arrived in 9.2) are passed only where it accepts them.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import sys
@@ -32,7 +33,14 @@ from mysql.connector.constants import DEFAULT_CONFIGURATION
 from mysql.connector.conversion import MySQLConverter
 
 from prodev.backends import mysql_fast
-from prodev.backends.base import Backend, Column, Connection, exact_number, funnelled
+from prodev.backends.base import (
+    Backend,
+    Column,
+    Connection,
+    exact_number,
+    funnelled,
+    open_uncancelled,
+)
 from prodev.config import Config, load_config
 from prodev.errors import ConnectionLost, SetupError, TryAgain
 from prodev.schema import (
@@ -432,3 +440,137 @@ def _connected(connection: Connection) -> bool:
 
 
 MYSQL = MySQLBackend()
+
+
+# ------------------------------------------------------------------ asyncio
+# The asyncio side of this backend (prodev.aio uses it): the driver's own
+# asyncio API, mysql.connector.aio, which arrived in 8.3 and is pure Python.
+
+CLIENT_SSL = 0x0800  # the greeting's capability flag: the server offers TLS
+GREETING_V10 = 10  # protocol version byte of a server's greeting (not an error packet)
+
+
+class MySQLAsync:
+    """Connect, read and close with mysql.connector.aio, rows as the sync path reads them.
+
+    Two facts of the driver shape it:
+
+    - TLS. The driver prefers TLS, as the sync one does, and goes on in plain
+      text when the server offers none; but then (9.x) its post-connect
+      check unpacks the cipher of a TLS session that never began and raises
+      ``TypeError`` after authenticating, leaving that session open. So the
+      server's greeting is read first (its capability flags say whether it
+      offers TLS), and TLS is switched off only for a server that offers
+      none, which is what the sync driver's preference gives too. A server
+      that offers TLS gets a TLS session. A caller who requires TLS passes
+      the driver's ``ssl_verify_cert=True`` (with ``ssl_ca``): then nothing
+      is switched off, and a server without TLS is the driver's one-line
+      2026 error ("SSL is required"), never plain text.
+    - Reading. ``async for`` over its cursors fails in some releases
+      (``__aiter__`` is a coroutine in 9.1 and 26.10), so rows are read with
+      ``fetchmany``.
+    """
+
+    def __init__(self, backend: MySQLBackend) -> None:
+        self.backend = backend
+
+    @staticmethod
+    def driver() -> Any:
+        """The driver's asyncio module, or SetupError on a release without one."""
+        try:
+            import mysql.connector.aio as aio
+        except ImportError:
+            raise SetupError(
+                f"mysql-connector-python {mysql.connector.__version__} has no asyncio API "
+                "(mysql.connector.aio came in 8.3): pip install 'mysql-connector-python>=8.3'"
+            ) from None
+        return aio
+
+    async def connect(self, config: Config, **tls: Any) -> Connection:
+        """A connection to the configured database on the first server that answers."""
+        aio = self.driver()
+        *others, last = config.hosts
+        for host, port in others:
+            try:
+                return await self._open(aio, config, host, port, tls)
+            except SetupError as error:
+                if getattr(error.__cause__, "errno", None) not in UNREACHABLE | LOST:
+                    raise
+        return await self._open(aio, config, *last, tls)
+
+    async def _open(
+        self, aio: Any, config: Config, host: str, port: int, tls: dict[str, Any]
+    ) -> Connection:
+        with self.backend.errors():
+            if not tls and not await offers_tls(host, port):
+                tls = {"ssl_disabled": True}
+            return await open_uncancelled(self._connect(aio, config, host, port, tls), self.close)
+
+    @staticmethod
+    async def _connect(aio: Any, config: Config, host: str, port: int, tls: dict) -> Connection:
+        return await aio.connect(
+            host=host,
+            port=port,
+            user=config.user,
+            password=config.password,
+            database=config.database,
+            charset="utf8mb4",
+            connection_timeout=CONNECT_TIMEOUT,
+            converter_class=AgeConverter,
+            **tls,
+        )
+
+    async def execute(self, connection: Connection, sql: str, params: tuple = ()) -> Any:
+        """A dictionary cursor that has run ``sql``; its rows are still on the server."""
+        with self.backend.errors():
+            cursor = await connection.cursor(dictionary=True)
+            await cursor.execute(sql, params)
+        return cursor
+
+    async def fetchmany(self, cursor: Any, size: int) -> list[dict]:
+        """Up to ``size`` more rows of ``cursor``."""
+        with self.backend.errors():
+            return list(await cursor.fetchmany(size))
+
+    async def close(self, connection: Connection) -> None:
+        """Close at once: with rows unread, drop the socket (``shutdown``) so
+        the server ends the query, instead of reading the rest; never raises."""
+        try:
+            if connection.unread_result:
+                await connection.shutdown()
+            else:
+                await connection.close()
+        except (*DRIVER_ERRORS, OSError):
+            pass  # the socket is already gone: nothing is left to release
+
+
+async def offers_tls(host: str, port: int) -> bool:
+    """Does the server at ``host:port`` offer TLS? Read from its greeting.
+
+    A server that does not greet (an error packet: too many connections,
+    host blocked) answers True, so that the real connection reports why.
+    Raises the driver's 2003 error when nothing answers.
+    """
+    try:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(host, port), CONNECT_TIMEOUT
+        )
+    except (OSError, asyncio.TimeoutError) as error:  # noqa: UP041 (3.10: not TimeoutError)
+        raise mysql.connector.errors.InterfaceError(
+            f"Can't connect to MySQL server on {host}:{port} ({error})", errno=2003
+        ) from error
+    try:
+        header = await asyncio.wait_for(reader.readexactly(4), CONNECT_TIMEOUT)
+        greeting = await reader.readexactly(int.from_bytes(header[:3], "little"))
+    except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError):  # noqa: UP041
+        return True
+    finally:
+        writer.transport.abort()
+    if greeting[0] != GREETING_V10:
+        return True
+    # version string, NUL, thread id (4), scramble (8), filler (1), flags (2)
+    flags_at = greeting.index(b"\0", 1) + 1 + 4 + 8 + 1
+    return bool(int.from_bytes(greeting[flags_at : flags_at + 2], "little") & CLIENT_SSL)
+
+
+MYSQL.aio = MySQLAsync(MYSQL)

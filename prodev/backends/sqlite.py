@@ -17,7 +17,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from prodev.backends.base import Backend, Column, Connection, exact_number, funnelled
+from prodev.backends.base import (
+    Backend,
+    Column,
+    Connection,
+    exact_number,
+    funnelled,
+    open_uncancelled,
+)
 from prodev.config import Config, load_config
 from prodev.errors import SetupError, printable
 from prodev.schema import (
@@ -310,3 +317,63 @@ def _affinity(declared: str) -> str:
 
 
 SQLITE = SQLiteBackend()
+
+
+# ------------------------------------------------------------------ asyncio
+# The asyncio side of this backend (prodev.aio uses it), through aiosqlite:
+# optional at run time, so it is imported only when an async stream starts.
+
+
+def _dict_row(cursor: sqlite3.Cursor, row: tuple) -> dict:
+    return dict(zip((column[0] for column in cursor.description), map(_exact, row), strict=True))
+
+
+class SQLiteAsync:
+    """Connect, read and close with aiosqlite, rows as the sync path reads them.
+
+    aiosqlite runs sqlite3 in a thread of its own, so every await really
+    waits on that thread and the event loop runs meanwhile. The file is
+    opened read-only: an async stream only reads.
+    """
+
+    def __init__(self, backend: SQLiteBackend) -> None:
+        self.backend = backend
+
+    async def connect(self, config: Config) -> Any:
+        """A read-only connection to the SQLite file, or SetupError."""
+        try:
+            import aiosqlite
+        except ImportError:
+            raise SetupError(
+                "reading SQLite from asyncio needs aiosqlite, which is not installed: "
+                "pip install aiosqlite"
+            ) from None
+        uri = f"{Path(config.sqlite_path).resolve().as_uri()}?mode=ro"
+        with self.backend.errors():
+            return await open_uncancelled(self._connect(aiosqlite, uri, config), self.close)
+
+    @staticmethod
+    async def _connect(aiosqlite: Any, uri: str, config: Config) -> Any:
+        connection = await aiosqlite.connect(uri, uri=True, timeout=config.sqlite_timeout)
+        connection.row_factory = _dict_row
+        return connection
+
+    async def execute(self, connection: Any, sql: str, params: tuple = ()) -> Any:
+        """A cursor that has run ``sql``; its rows are read as they are fetched."""
+        with self.backend.errors():
+            return await connection.execute(sql.replace("%s", "?"), tuple(map(_bindable, params)))
+
+    async def fetchmany(self, cursor: Any, size: int) -> list[dict]:
+        """Up to ``size`` more rows of ``cursor``."""
+        with self.backend.errors():
+            return list(await cursor.fetchmany(min(size, FETCH_MAX)))
+
+    async def close(self, connection: Any) -> None:
+        """Close; SQLite drops an unfinished statement without reading it. Never raises."""
+        try:
+            await connection.close()
+        except sqlite3.Error:
+            pass  # closing a file that failed: nothing is left to release
+
+
+SQLITE.aio = SQLiteAsync(SQLITE)
