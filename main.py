@@ -6,6 +6,7 @@ each pattern. ``python3 main.py --help`` lists the tasks.
 """
 
 import argparse
+import asyncio
 import importlib
 import os
 import runpy
@@ -55,6 +56,7 @@ def tour() -> None:
     print(f"  Average age of users: {ages.calculate_average_age():.2f}")
     live_tour()
     pipeline_tour()
+    async_tour()
 
 
 def pipeline_tour() -> None:
@@ -66,6 +68,13 @@ def pipeline_tour() -> None:
     with closing(lines):  # stops every stage and closes the connection
         for line in islice(lines, 3):
             print(" ", line, end="")
+
+
+def async_tour() -> None:
+    """Run lesson 8's two async streams at once, as its own demo does."""
+    streams = importlib.import_module("8-async_streams")
+    print("\n8-async_streams: two async streams at once on one event loop (asyncio.gather)")
+    asyncio.run(streams.main())
 
 
 def live_tour() -> None:

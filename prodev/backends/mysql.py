@@ -19,6 +19,7 @@ arrived in 9.2) are passed only where it accepts them.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import sys
@@ -32,10 +33,27 @@ from mysql.connector.constants import DEFAULT_CONFIGURATION
 from mysql.connector.conversion import MySQLConverter
 
 from prodev.backends import mysql_fast
-from prodev.backends.base import Backend, Column, Connection, exact_number, funnelled
+from prodev.backends.base import (
+    Backend,
+    Column,
+    Connection,
+    exact_number,
+    funnelled,
+    open_uncancelled,
+)
 from prodev.config import Config, load_config
 from prodev.errors import ConnectionLost, SetupError, TryAgain
-from prodev.schema import EMAIL_MAX, NAME_MAX, TABLE, missing_table, unusable_table
+from prodev.schema import (
+    EMAIL_MAX,
+    LOG_BOUNDARY,
+    LOG_HEAD,
+    LOG_TABLE,
+    LOG_TRIGGER,
+    NAME_MAX,
+    TABLE,
+    missing_table,
+    unusable_table,
+)
 
 CONNECT_TIMEOUT = 5  # seconds; a dead address must not hang any entry point
 # Seconds a read or write may wait on a server that has gone silent (frozen,
@@ -100,6 +118,30 @@ HAS_TRIGGER = (
     "SELECT COUNT(*) FROM information_schema.TRIGGERS"
     " WHERE TRIGGER_SCHEMA = DATABASE() AND TRIGGER_NAME = %s"
 )
+# The follower's log: user_id is indexed for its delete rule (an entry whose
+# user has a later entry is not read as that user).
+LOG_TABLES_SQL = (
+    f"""CREATE TABLE IF NOT EXISTS {LOG_TABLE} (
+        seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+        user_id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+        pos BIGINT NOT NULL DEFAULT 0,
+        KEY pos (pos),
+        KEY user_id (user_id)
+    ) ENGINE=InnoDB""",
+    f"""CREATE TABLE IF NOT EXISTS {LOG_HEAD} (
+        id TINYINT UNSIGNED NOT NULL PRIMARY KEY,
+        first BIGINT NOT NULL,
+        last BIGINT NOT NULL
+    ) ENGINE=InnoDB""",
+    f"INSERT IGNORE INTO {LOG_HEAD} (id, first, last) VALUES (1, {LOG_BOUNDARY}, {LOG_BOUNDARY})",
+    f"INSERT IGNORE INTO {LOG_TABLE} (seq, user_id, pos) VALUES (-1, '', {LOG_BOUNDARY})",
+)
+LOG_TRIGGER_SQL = f"""CREATE TRIGGER {LOG_TRIGGER} AFTER INSERT ON {TABLE} FOR EACH ROW
+    INSERT INTO {LOG_TABLE} (user_id) VALUES (NEW.user_id)"""
+COLUMNS_OF = (
+    "SELECT COUNT(*), COALESCE(SUM(COLUMN_NAME = %s), 0) FROM information_schema.COLUMNS"
+    " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s"
+)
 TEXT_TYPES = {"char", "varchar", "tinytext", "text", "mediumtext", "longtext"}
 AGE_DIGITS = (3, 2)  # digits before and after the point: 0 to 999.99
 
@@ -120,6 +162,7 @@ class MySQLBackend(Backend):
     insert_ignore = "INSERT IGNORE"
     table_sql = TABLE_SQL
     has_trigger_sql = HAS_TRIGGER
+    log_tables_sql, log_trigger_sql, columns_of_sql = LOG_TABLES_SQL, LOG_TRIGGER_SQL, COLUMNS_OF
     can_load_data = True
 
     def __init__(self) -> None:
@@ -397,3 +440,137 @@ def _connected(connection: Connection) -> bool:
 
 
 MYSQL = MySQLBackend()
+
+
+# ------------------------------------------------------------------ asyncio
+# The asyncio side of this backend (prodev.aio uses it): the driver's own
+# asyncio API, mysql.connector.aio, which arrived in 8.3 and is pure Python.
+
+CLIENT_SSL = 0x0800  # the greeting's capability flag: the server offers TLS
+GREETING_V10 = 10  # protocol version byte of a server's greeting (not an error packet)
+
+
+class MySQLAsync:
+    """Connect, read and close with mysql.connector.aio, rows as the sync path reads them.
+
+    Two facts of the driver shape it:
+
+    - TLS. The driver prefers TLS, as the sync one does, and goes on in plain
+      text when the server offers none; but then (9.x) its post-connect
+      check unpacks the cipher of a TLS session that never began and raises
+      ``TypeError`` after authenticating, leaving that session open. So the
+      server's greeting is read first (its capability flags say whether it
+      offers TLS), and TLS is switched off only for a server that offers
+      none, which is what the sync driver's preference gives too. A server
+      that offers TLS gets a TLS session. A caller who requires TLS passes
+      the driver's ``ssl_verify_cert=True`` (with ``ssl_ca``): then nothing
+      is switched off, and a server without TLS is the driver's one-line
+      2026 error ("SSL is required"), never plain text.
+    - Reading. ``async for`` over its cursors fails in some releases
+      (``__aiter__`` is a coroutine in 9.1 and 26.10), so rows are read with
+      ``fetchmany``.
+    """
+
+    def __init__(self, backend: MySQLBackend) -> None:
+        self.backend = backend
+
+    @staticmethod
+    def driver() -> Any:
+        """The driver's asyncio module, or SetupError on a release without one."""
+        try:
+            import mysql.connector.aio as aio
+        except ImportError:
+            raise SetupError(
+                f"mysql-connector-python {mysql.connector.__version__} has no asyncio API "
+                "(mysql.connector.aio came in 8.3): pip install 'mysql-connector-python>=8.3'"
+            ) from None
+        return aio
+
+    async def connect(self, config: Config, **tls: Any) -> Connection:
+        """A connection to the configured database on the first server that answers."""
+        aio = self.driver()
+        *others, last = config.hosts
+        for host, port in others:
+            try:
+                return await self._open(aio, config, host, port, tls)
+            except SetupError as error:
+                if getattr(error.__cause__, "errno", None) not in UNREACHABLE | LOST:
+                    raise
+        return await self._open(aio, config, *last, tls)
+
+    async def _open(
+        self, aio: Any, config: Config, host: str, port: int, tls: dict[str, Any]
+    ) -> Connection:
+        with self.backend.errors():
+            if not tls and not await offers_tls(host, port):
+                tls = {"ssl_disabled": True}
+            return await open_uncancelled(self._connect(aio, config, host, port, tls), self.close)
+
+    @staticmethod
+    async def _connect(aio: Any, config: Config, host: str, port: int, tls: dict) -> Connection:
+        return await aio.connect(
+            host=host,
+            port=port,
+            user=config.user,
+            password=config.password,
+            database=config.database,
+            charset="utf8mb4",
+            connection_timeout=CONNECT_TIMEOUT,
+            converter_class=AgeConverter,
+            **tls,
+        )
+
+    async def execute(self, connection: Connection, sql: str, params: tuple = ()) -> Any:
+        """A dictionary cursor that has run ``sql``; its rows are still on the server."""
+        with self.backend.errors():
+            cursor = await connection.cursor(dictionary=True)
+            await cursor.execute(sql, params)
+        return cursor
+
+    async def fetchmany(self, cursor: Any, size: int) -> list[dict]:
+        """Up to ``size`` more rows of ``cursor``."""
+        with self.backend.errors():
+            return list(await cursor.fetchmany(size))
+
+    async def close(self, connection: Connection) -> None:
+        """Close at once: with rows unread, drop the socket (``shutdown``) so
+        the server ends the query, instead of reading the rest; never raises."""
+        try:
+            if connection.unread_result:
+                await connection.shutdown()
+            else:
+                await connection.close()
+        except (*DRIVER_ERRORS, OSError):
+            pass  # the socket is already gone: nothing is left to release
+
+
+async def offers_tls(host: str, port: int) -> bool:
+    """Does the server at ``host:port`` offer TLS? Read from its greeting.
+
+    A server that does not greet (an error packet: too many connections,
+    host blocked) answers True, so that the real connection reports why.
+    Raises the driver's 2003 error when nothing answers.
+    """
+    try:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(host, port), CONNECT_TIMEOUT
+        )
+    except (OSError, asyncio.TimeoutError) as error:  # noqa: UP041 (3.10: not TimeoutError)
+        raise mysql.connector.errors.InterfaceError(
+            f"Can't connect to MySQL server on {host}:{port} ({error})", errno=2003
+        ) from error
+    try:
+        header = await asyncio.wait_for(reader.readexactly(4), CONNECT_TIMEOUT)
+        greeting = await reader.readexactly(int.from_bytes(header[:3], "little"))
+    except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError):  # noqa: UP041
+        return True
+    finally:
+        writer.transport.abort()
+    if greeting[0] != GREETING_V10:
+        return True
+    # version string, NUL, thread id (4), scramble (8), filler (1), flags (2)
+    flags_at = greeting.index(b"\0", 1) + 1 + 4 + 8 + 1
+    return bool(int.from_bytes(greeting[flags_at : flags_at + 2], "little") & CLIENT_SSL)
+
+
+MYSQL.aio = MySQLAsync(MYSQL)
