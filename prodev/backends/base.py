@@ -66,6 +66,12 @@ class Backend:
     # already there, user_data's CREATE TABLE, a query counting the triggers
     # called %s.
     insert_ignore = table_sql = has_trigger_sql = ""
+    # The follower's log (prodev.follow): the statements that create its
+    # tables, head row and boundary entry if they are not there, then its
+    # trigger; and a query giving a table's (column count, whether one of
+    # its columns is called %s), for table %s.
+    log_tables_sql: tuple[str, ...] = ()
+    log_trigger_sql = columns_of_sql = ""
     can_load_data = False  # LOAD DATA LOCAL INFILE, where the server allows it
     # The asyncio side (prodev.aio): connect, execute, fetchmany, close, as
     # coroutines; each backend module sets its own.

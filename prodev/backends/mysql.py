@@ -43,7 +43,17 @@ from prodev.backends.base import (
 )
 from prodev.config import Config, load_config
 from prodev.errors import ConnectionLost, SetupError, TryAgain
-from prodev.schema import EMAIL_MAX, NAME_MAX, TABLE, missing_table, unusable_table
+from prodev.schema import (
+    EMAIL_MAX,
+    LOG_BOUNDARY,
+    LOG_HEAD,
+    LOG_TABLE,
+    LOG_TRIGGER,
+    NAME_MAX,
+    TABLE,
+    missing_table,
+    unusable_table,
+)
 
 CONNECT_TIMEOUT = 5  # seconds; a dead address must not hang any entry point
 # Seconds a read or write may wait on a server that has gone silent (frozen,
@@ -108,6 +118,30 @@ HAS_TRIGGER = (
     "SELECT COUNT(*) FROM information_schema.TRIGGERS"
     " WHERE TRIGGER_SCHEMA = DATABASE() AND TRIGGER_NAME = %s"
 )
+# The follower's log: user_id is indexed for its delete rule (an entry whose
+# user has a later entry is not read as that user).
+LOG_TABLES_SQL = (
+    f"""CREATE TABLE IF NOT EXISTS {LOG_TABLE} (
+        seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+        user_id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+        pos BIGINT NOT NULL DEFAULT 0,
+        KEY pos (pos),
+        KEY user_id (user_id)
+    ) ENGINE=InnoDB""",
+    f"""CREATE TABLE IF NOT EXISTS {LOG_HEAD} (
+        id TINYINT UNSIGNED NOT NULL PRIMARY KEY,
+        first BIGINT NOT NULL,
+        last BIGINT NOT NULL
+    ) ENGINE=InnoDB""",
+    f"INSERT IGNORE INTO {LOG_HEAD} (id, first, last) VALUES (1, {LOG_BOUNDARY}, {LOG_BOUNDARY})",
+    f"INSERT IGNORE INTO {LOG_TABLE} (seq, user_id, pos) VALUES (-1, '', {LOG_BOUNDARY})",
+)
+LOG_TRIGGER_SQL = f"""CREATE TRIGGER {LOG_TRIGGER} AFTER INSERT ON {TABLE} FOR EACH ROW
+    INSERT INTO {LOG_TABLE} (user_id) VALUES (NEW.user_id)"""
+COLUMNS_OF = (
+    "SELECT COUNT(*), COALESCE(SUM(COLUMN_NAME = %s), 0) FROM information_schema.COLUMNS"
+    " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s"
+)
 TEXT_TYPES = {"char", "varchar", "tinytext", "text", "mediumtext", "longtext"}
 AGE_DIGITS = (3, 2)  # digits before and after the point: 0 to 999.99
 
@@ -128,6 +162,7 @@ class MySQLBackend(Backend):
     insert_ignore = "INSERT IGNORE"
     table_sql = TABLE_SQL
     has_trigger_sql = HAS_TRIGGER
+    log_tables_sql, log_trigger_sql, columns_of_sql = LOG_TABLES_SQL, LOG_TRIGGER_SQL, COLUMNS_OF
     can_load_data = True
 
     def __init__(self) -> None:

@@ -27,7 +27,15 @@ from prodev.backends.base import (
 )
 from prodev.config import Config, load_config
 from prodev.errors import SetupError, printable
-from prodev.schema import TABLE, missing_table, unusable_table
+from prodev.schema import (
+    LOG_BOUNDARY,
+    LOG_HEAD,
+    LOG_TABLE,
+    LOG_TRIGGER,
+    TABLE,
+    missing_table,
+    unusable_table,
+)
 
 # sqlite3's fetchmany takes a C int; larger sizes are fetched in pieces this big.
 FETCH_MAX = 2**31 - 1
@@ -41,6 +49,31 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     age DECIMAL(5, 2) NOT NULL
 ) WITHOUT ROWID"""
 HAS_TRIGGER = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name = %s"
+# The follower's log: user_id is indexed for its delete rule (an entry whose
+# user has a later entry is not read as that user).
+LOG_TABLES_SQL = (
+    # A follower reads while writers write: in WAL mode neither waits for the
+    # other (with the default rollback journal a commit waits for every
+    # reader, and at 5,000 inserts a second the follower fell seconds behind).
+    # The mode belongs to the file and stays.
+    "PRAGMA journal_mode=WAL",
+    f"""CREATE TABLE IF NOT EXISTS {LOG_TABLE} (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id TEXT NOT NULL,
+        pos INTEGER NOT NULL DEFAULT 0
+    )""",
+    f"CREATE INDEX IF NOT EXISTS {LOG_TABLE}_pos ON {LOG_TABLE} (pos)",
+    f"CREATE INDEX IF NOT EXISTS {LOG_TABLE}_user_id ON {LOG_TABLE} (user_id)",
+    f"""CREATE TABLE IF NOT EXISTS {LOG_HEAD} (
+        id INTEGER PRIMARY KEY, first INTEGER NOT NULL, last INTEGER NOT NULL
+    )""",
+    f"INSERT OR IGNORE INTO {LOG_HEAD} (id, first, last) "
+    f"VALUES (1, {LOG_BOUNDARY}, {LOG_BOUNDARY})",
+    f"INSERT OR IGNORE INTO {LOG_TABLE} (seq, user_id, pos) VALUES (-1, '', {LOG_BOUNDARY})",
+)
+LOG_TRIGGER_SQL = f"""CREATE TRIGGER IF NOT EXISTS {LOG_TRIGGER} AFTER INSERT ON {TABLE}
+    BEGIN INSERT INTO {LOG_TABLE} (user_id) VALUES (NEW.user_id); END"""
+COLUMNS_OF = "SELECT COUNT(*), COALESCE(SUM(name = %s), 0) FROM pragma_table_info(%s)"
 
 
 def _exact(value: Any) -> Any:
@@ -183,6 +216,7 @@ class SQLiteBackend(Backend):
     insert_ignore = "INSERT OR IGNORE"
     table_sql = TABLE_SQL
     has_trigger_sql = HAS_TRIGGER
+    log_tables_sql, log_trigger_sql, columns_of_sql = LOG_TABLES_SQL, LOG_TRIGGER_SQL, COLUMNS_OF
     can_load_data = False
 
     def describe(self) -> str:
