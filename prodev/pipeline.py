@@ -96,8 +96,7 @@ def stage(function: Stage[Out]) -> Stage[Out]:
             if error is feed.failure or not feed.taken:
                 raise
             raise StageError(
-                f"{function.__name__}: {feed.where()}: "
-                f"{type(error).__name__}: {printable(error)}"
+                f"{function.__name__}: {feed.where()}: {type(error).__name__}: {printable(error)}"
             ) from error
         finally:
             close = getattr(rows, "close", None)
@@ -128,7 +127,10 @@ def older_than(description: str, argv: list[str] | None = None) -> int:
     """
     parser = CommandLine(description=description.splitlines()[0])
     parser.add_argument(
-        "--older-than", type=age, default=25, metavar="AGE",
+        "--older-than",
+        type=age,
+        default=25,
+        metavar="AGE",
         help="export the users strictly older than AGE (default 25)",
     )
     return parser.parse_args(argv).older_than
