@@ -8,11 +8,12 @@ each pattern. ``python3 main.py --help`` lists the tasks.
 import argparse
 import asyncio
 import importlib
+import io
 import os
 import runpy
 import sys
 import time
-from contextlib import closing
+from contextlib import closing, redirect_stdout
 from itertools import islice
 from pathlib import Path
 
@@ -74,7 +75,10 @@ def async_tour() -> None:
     """Run lesson 8's two async streams at once, as its own demo does."""
     streams = importlib.import_module("8-async_streams")
     print("\n8-async_streams: two async streams at once on one event loop (asyncio.gather)")
-    asyncio.run(streams.main())
+    with redirect_stdout(io.StringIO()) as shown:  # indented like the other lessons
+        asyncio.run(streams.main())
+    for line in shown.getvalue().splitlines():
+        print(" ", line)
 
 
 def live_tour() -> None:
