@@ -19,6 +19,7 @@ from pathlib import Path
 
 import seed
 from prodev import connections, follow, produce
+from prodev.errors import stdout_to_a_pipe
 
 HERE = Path(__file__).resolve().parent
 TASKS = {
@@ -130,13 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Only seeding may create the SQLite file: the tour and task 0 seed.
         seed.check_server(create=task in (None, 0))
-        run_task(task) if task is not None else tour()
+        with stdout_to_a_pipe():  # the reader (head, less) may go early
+            run_task(task) if task is not None else tour()
     except seed.SetupError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except BrokenPipeError:
-        # The reader (head, less) has gone: stop quietly, as the drivers do.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
