@@ -96,7 +96,7 @@ def insert_data(
 def _connect_or_none(database: bool) -> Connection | None:
     """Connect, or report why not on one line and return ``None``."""
     try:
-        return open_connection(database)
+        return open_connection(database, create=True)
     except SetupError as error:
         report(error)
         return None
@@ -104,12 +104,12 @@ def _connect_or_none(database: bool) -> Connection | None:
 
 def seed(path: Path) -> LoadResult:
     """Create the database and the table, then load ``path``."""
-    connection = open_connection(database=False)
+    connection = open_connection(database=False, create=True)
     try:
         create_database(connection)
     finally:
         close_connection(connection)
-    with prodev_connection() as connection:
+    with prodev_connection(create=True) as connection:
         create_table(connection)
         return insert_data(connection, path)
 

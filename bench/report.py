@@ -110,8 +110,12 @@ def ratio_target(
     rows: int,
     limit: float,
     anchor_rows: int | None = None,
+    stretch: float | None = None,
 ) -> Target:
-    """Median time of ``name`` over its anchor's, judged against ``limit``."""
+    """Median time of ``name`` over its anchor's, judged against ``limit``.
+
+    A ``stretch`` target, tighter than ``limit``, is reported on the same line.
+    """
     ratio = seconds(samples, name, rows) / seconds(samples, anchor, anchor_rows or rows)
     key, anchor_key = TIME_KEY.get(name, "seconds"), TIME_KEY.get(anchor, "seconds")
     pairs = zip(samples[name][rows], samples[anchor][anchor_rows or rows], strict=False)
@@ -121,7 +125,8 @@ def ratio_target(
         f"{LABELS[name]}, {rows:,} rows",
         f"{LABELS[anchor]}{where}",
         f"{ratio:.2f}x ({min(each):.2f}-{max(each):.2f})",
-        f"at most {limit:g}x",
+        f"at most {limit:g}x"
+        + (f"; stretch {stretch:g}x: {'met' if ratio <= stretch else 'missed'}" if stretch else ""),
         ratio <= limit,
     )
 
@@ -129,7 +134,7 @@ def ratio_target(
 def memory_target(samples: Samples, name: str, small: int, big: int, limit: float | None) -> Target:
     """Growth of peak RSS from ``small`` to ``big`` rows; ``limit`` None for a contrast."""
     before, after = rss_mb(samples, name, small), rss_mb(samples, name, big)
-    growth = after - before
+    growth = round(after - before, 1) + 0.0  # + 0.0: never "-0.0 MB"
     return Target(
         f"peak RSS, {LABELS[name]}",
         f"same at {small:,} rows",
@@ -212,11 +217,7 @@ def targets(samples: Samples, averages: dict[int, str]) -> list[Target]:
         *memory,
         memory_target(samples, "fetchall", small, big, None),
         early_stop_target(samples, small, big),
-        *(
-            ratio_target(samples, "seed", "load_data", rows, limit)
-            for rows in judged
-            for limit in (2, 1.5)
-        ),
+        *(ratio_target(samples, "seed", "load_data", rows, 2, stretch=1.5) for rows in judged),
         keyset_target(samples, big),
         *offset_contrast(samples),
         *(ratio_target(samples, "ages", "avg_sql", rows, 4) for rows in judged),

@@ -19,5 +19,6 @@ here, one module per concern:
 - ``produce``: simulated arrivals, synthetic users at a steady rate.
 - ``pipeline``: stages of a generator pipeline that close upstream and name
   themselves in errors; the export command's options and output.
+- ``aio``: rows for asyncio (lesson 8), through each backend's asyncio side.
 - ``curriculum``: the process-level behaviour the curriculum's drivers need.
 """

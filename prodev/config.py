@@ -20,7 +20,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from prodev.errors import SetupError
+from prodev.errors import BadType, BadValue, SetupError
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINES = ("auto", "mysql", "sqlite")
@@ -40,6 +40,8 @@ KEYS = (
     "SQLITE_TIMEOUT",
     "MYSQL_USE_PURE",
 )
+# Sent to the server as text: bytes that are not UTF-8 cannot be.
+TEXT_ONLY = ("MYSQL_HOST", "MYSQL_HOSTS", "MYSQL_USER", "MYSQL_PASSWORD")
 IDENTIFIER = re.compile(r"[A-Za-z0-9_]{1,64}")
 # ASCII digits only: str.isdigit() also accepts "²", which int() then rejects.
 PORT = re.compile(r"[0-9]{1,5}")
@@ -96,6 +98,10 @@ def _config_from(environment: tuple[tuple[str, str | None], ...]) -> Config:
     def setting(key: str, default: str) -> str:
         return values.get(key, default)
 
+    for key in TEXT_ONLY:
+        if key in values and not _is_utf8(values[key]):
+            # Never the value itself: it may be a password.
+            raise SetupError(f"{key} holds bytes that are not UTF-8 text: set it as UTF-8")
     engine = setting("DB_ENGINE", "auto").lower()
     if engine not in ENGINES:
         raise SetupError(f"DB_ENGINE={engine!r} is not valid: use one of {', '.join(ENGINES)}")
@@ -132,6 +138,15 @@ def _config_from(environment: tuple[tuple[str, str | None], ...]) -> Config:
     )
 
 
+def _is_utf8(text: str) -> bool:
+    # os.environ carries undecodable bytes as surrogates, which no server can be sent.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _parse_address(item: str) -> tuple[str, int]:
     host, _, port = item.strip().rpartition(":")
     if not host or not _valid_port(port):
@@ -154,11 +169,14 @@ def _valid_port(text: str) -> bool:
 def check_size(name: str, value: object, minimum: int = 1) -> int:
     """Return ``value`` if it is an int in [minimum, 2**63 - 1], else raise.
 
+    The error is a ``TypeError`` or ``ValueError`` as Python code expects,
+    and a ``SetupError`` too, so that uncaught it prints as one line.
+
     The lessons call it before any connection or SQL, so a bad size or
     offset never reaches a query.
     """
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}: {value!r}")
+        raise BadType(f"{name} must be an int, not {type(value).__name__}: {value!r}")
     if not minimum <= value <= MAX_SIZE:
-        raise ValueError(f"{name} must be an integer from {minimum} to {MAX_SIZE}, got {value}")
+        raise BadValue(f"{name} must be an integer from {minimum} to {MAX_SIZE}, got {value}")
     return value

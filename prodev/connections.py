@@ -26,14 +26,15 @@ __all__ = [
 ]
 
 
-def open_connection(database: bool = True) -> Connection:
+def open_connection(database: bool = True, create: bool = False) -> Connection:
     """Open a connection as the settings say, or raise SetupError.
 
     With ``database`` the connection uses the configured database
-    (ALX_prodev); without, it selects none, as ``connect_db`` needs.
+    (ALX_prodev); without, it selects none, as ``connect_db`` needs. Only
+    with ``create`` (seeding) may the SQLite file be created.
     """
     config = load_config()
-    return chosen(config).connect(config, database)
+    return chosen(config).connect(config, database, create)
 
 
 def close_connection(connection: Connection) -> None:
@@ -42,13 +43,14 @@ def close_connection(connection: Connection) -> None:
 
 
 @contextmanager
-def prodev_connection() -> Iterator[Connection]:
+def prodev_connection(create: bool = False) -> Iterator[Connection]:
     """A connection to the configured database, closed on exit however it ends.
 
     Raises SetupError (one clear line) when no connection can be made, and
     ConnectionLost when the server goes away while the connection is in use.
+    An SQLite file that does not exist is created only with ``create``.
     """
-    connection = open_connection(database=True)
+    connection = open_connection(database=True, create=create)
     try:
         with errors_of(connection):
             yield connection
@@ -56,9 +58,9 @@ def prodev_connection() -> Iterator[Connection]:
         close_connection(connection)
 
 
-def check_server() -> None:
+def check_server(create: bool = False) -> None:
     """Raise SetupError unless the configured engine accepts a connection."""
-    close_connection(open_connection(database=False))
+    close_connection(open_connection(database=False, create=create))
 
 
 def describe() -> str:

@@ -21,8 +21,24 @@ NAME_MAX = EMAIL_MAX = 255  # characters, as in the VARCHAR(255) columns
 COLUMNS = ("user_id", "name", "email", "age")
 
 
+# The follower's change log (prodev.follow): its two tables, whose names both
+# start with LOG_TABLE, and its trigger. A query that fails on one of the
+# tables (the trigger fires on every insert into user_data) is the log's
+# problem, whose fix is to remove the log, never to drop user_data or to seed.
+LOG_TABLE, LOG_HEAD, LOG_TRIGGER = "user_data_log", "user_data_log_head", "user_data_logged"
+# A permanent entry with this position, and no user, sits in the pos index
+# between the pending entries (pos = 0, where writers insert) and the
+# positioned ones (where positioners insert), so that the two never insert
+# into the same gap: on Galera the first positioning of a fresh log made the
+# cluster abort a writer's transaction on another node there. Real positions
+# start above it.
+LOG_BOUNDARY = 1
+
+
 def unusable_table(where: str, reason: str) -> str:
     """The one line for a query that met a user_data without the columns it reads."""
+    if LOG_TABLE in reason:
+        return broken_log(where, reason)
     return (
         f"table {TABLE} in {where} is not as the lessons need ({reason}): "
         f"drop it (DROP TABLE {TABLE}) and run seed.py to create it"
@@ -31,7 +47,18 @@ def unusable_table(where: str, reason: str) -> str:
 
 def missing_table(where: str, reason: str) -> str:
     """The one line for a query that met no user_data (or no table it needs) at all."""
+    if LOG_TABLE in reason:
+        return broken_log(where, reason)
     return f"{where} has no table the lessons need ({reason}): run ./seed.py first"
+
+
+def broken_log(where: str, reason: str) -> str:
+    """The one line for a query that met the follower's log without a table or column."""
+    return (
+        f"the follower's log of {TABLE} in {where} is incomplete ({reason}): run "
+        "python3 -m prodev.follow remove (user_data stays as it is; the next "
+        "follower sets the log up again, from now)"
+    )
 
 
 def check_table(connection: Any) -> None:

@@ -102,7 +102,7 @@ def db_env(
 @pytest.fixture
 def empty_table(db_env: dict[str, str]) -> dict[str, str]:
     """An existing, empty user_data in the test database; returns db_env."""
-    with seed.prodev_connection() as connection:
+    with seed.prodev_connection(create=True) as connection:
         cursor = connection.cursor()
         cursor.execute("DROP TABLE IF EXISTS user_data")
         connection.commit()

@@ -12,6 +12,7 @@ per error.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from decimal import Decimal
@@ -155,3 +156,25 @@ def test_a_bad_mysql_use_pure_is_one_line() -> None:
 
     assert result.returncode == 1
     assert result.stderr == "error: MYSQL_USE_PURE='maybe' is not valid: use 1 or 0\n"
+
+
+DRIVER_NAMES = re.compile(
+    r"\b(mysql\.connector|_mysql_connector|MySQLInterfaceError|sqlite3|engine_of)\b"
+)
+
+
+def test_only_the_backends_name_a_driver_or_branch_on_the_engine() -> None:
+    outside = [
+        path
+        for pattern in ("*.py", "prodev/*.py")
+        for path in sorted(ROOT.glob(pattern))
+        if path.name != "config.py"
+    ]
+    assert len(outside) > 10, "the scan found the project's modules"
+    named = {
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in outside
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if DRIVER_NAMES.search(line.split("#")[0])
+    }
+    assert named == set()

@@ -35,6 +35,7 @@ from conftest import ROOT, load, require_mysql, run_script, wait_for
 import seed
 from prodev import follow
 from prodev.produce import INSERT
+from prodev.schema import LOG_BOUNDARY
 from scripts.galera import (
     Cluster,
     Server,
@@ -437,6 +438,6 @@ def test_a_follower_on_node_2_gets_node_1s_commits_exactly_once_across_losing_it
     # The trigger (set up after the seed) fired on the writers' node only: applying
     # a row on another node does not fire it again, so one entry per committed user.
     entries = node_3.query(
-        "SELECT COUNT(*) FROM user_data_log WHERE pos <> %s", (follow.BOUNDARY,), FOLLOW_DB
+        "SELECT COUNT(*) FROM user_data_log WHERE pos <> %s", (LOG_BOUNDARY,), FOLLOW_DB
     )[0][0]
     assert entries == len(got)

@@ -122,6 +122,8 @@ def test_main_py_without_a_task_runs_the_tour(seeded: dict[str, str]) -> None:
         assert any(line.startswith(script) for line in lines), script
     after = lines[lines.index(next(line for line in lines if line.startswith("7-export"))) + 1 :]
     assert [json.loads(line)["age"] > 25 for line in after[:3]] == [True] * 3
+    assert any(line.startswith("8-async_streams") for line in lines)
+    assert sum(line.strip() == AVERAGE_LINE for line in lines) == 2  # lessons 4 and 8
 
 
 PIPES = [

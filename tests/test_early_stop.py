@@ -218,9 +218,15 @@ def take_six_then_read_the_rest() -> None:
 
 
 @pytest.mark.parametrize("engine", ["mysql"], indirect=True)  # unread rows are a server's
+@pytest.mark.parametrize("use_pure", ["0", "1"], ids=["fast path", "public API"])
 def test_taking_six_rows_of_a_large_table_does_not_read_the_rest(
-    engine: str, large_table: int, stderr: Callable[[], str]
+    engine: str,
+    large_table: int,
+    use_pure: str,
+    stderr: Callable[[], str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("MYSQL_USE_PURE", use_pure)
     before = settled_sessions()
 
     full_read, count = timed(lambda: sum(1 for _ in stream.stream_users()))

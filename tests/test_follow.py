@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import islice
+from pathlib import Path
 
 import mysql.connector
 import pytest
@@ -35,7 +36,7 @@ from conftest import (
 )
 
 import seed
-from prodev import follow, produce
+from prodev import follow, produce, schema
 from prodev.produce import INSERT
 from tests.support.helpers import (
     Writers,
@@ -43,6 +44,7 @@ from tests.support.helpers import (
     emails,
     follow_until,
     one_line_error,
+    write_users_csv,
 )
 from tests.support.relay import Relay
 
@@ -346,6 +348,195 @@ def test_removing_the_log_leaves_user_data_as_seeding_made_it(following: dict[st
     assert "unlogged.0@example.com" in {row[2] for row in table_rows()}
 
 
+# ------------------------------------------- positions, deletes, a log that goes
+# The rules, as prodev/follow.py and docs/live-data.md state them.
+RULES = (
+    "A position belongs to the log that handed it out",
+    "a position from an earlier log is refused in one line",
+    "Each committed insert comes once, at its own position",
+    "a user deleted before the follower reads its entry does not come",
+    "a user deleted and inserted again comes again",
+)
+
+
+def execute(sql: str) -> None:
+    """Run one statement on the test database and commit."""
+    with seed.prodev_connection() as connection:
+        connection.cursor().execute(sql)
+        connection.commit()
+
+
+def delete(addresses: list[str]) -> None:
+    """Delete the users with these e-mails in one committed transaction."""
+    with seed.prodev_connection() as connection:
+        ids = [(seed.user_id_for(email),) for email in addresses]
+        connection.cursor().executemany(produce.DELETE, ids)
+        connection.commit()
+
+
+class Follower(threading.Thread):
+    """follow_until in a thread, keeping what came and the error that ended it."""
+
+    def __init__(self, position: int) -> None:
+        super().__init__(daemon=True)
+        self.position, self.got = position, []
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            follow_until(self.position, "never.0@example.com", 60, self.got)
+        except BaseException as error:  # kept for the test to read
+            self.error = error
+
+    def following(self) -> Follower:
+        """Started, and seen yielding a user: it is in its loop."""
+        self.start()
+        insert(emails("seen", 1))
+        assert wait_for(lambda: self.got == emails("seen", 1), 10), self.error
+        return self
+
+    def ended_in_one_line(self) -> str:
+        """It ended (not quiet) with a one-line SetupError; the line."""
+        self.join(15)
+        assert not self.is_alive(), "the follower went quiet"
+        assert isinstance(self.error, seed.SetupError), repr(self.error)
+        assert "\n" not in str(self.error)
+        return str(self.error)
+
+
+def test_the_rules_for_positions_and_deletes_are_stated_in_the_module_and_the_docs() -> None:
+    for text in (follow.__doc__, (ROOT / "docs" / "live-data.md").read_text(encoding="utf-8")):
+        flat = " ".join(text.split())
+        assert [rule for rule in RULES if rule not in flat] == []
+
+
+def test_the_follower_and_the_backends_name_the_same_log() -> None:
+    """follow.py spells the names out for its SQL; the backends' DDL takes schema's."""
+    assert (follow.LOG, follow.HEAD, follow.TRIGGER) == (
+        schema.LOG_TABLE,
+        schema.LOG_HEAD,
+        schema.LOG_TRIGGER,
+    )
+
+
+def test_a_position_from_before_follow_remove_is_refused_in_one_line(
+    following: dict[str, str],
+) -> None:
+    start = follow.now()
+    insert(emails("old", 3))
+    old = [position for position, _ in islice(lesson.follow_positions(start), 3)][-1]
+    result = run_script("-m", "prodev.follow", "remove", env=following)
+    assert result.returncode == 0, result.stderr
+    follow.now()  # the next follower sets the log up again
+    insert(emails("new", 40))
+
+    with pytest.raises(seed.SetupError, match=f"position {old} is from an earlier log") as refused:
+        next(lesson.follow_users(old))
+    assert "\n" not in str(refused.value)
+
+
+def test_a_position_from_before_user_data_was_dropped_and_seeded_again_is_refused(
+    following: dict[str, str],
+) -> None:
+    """DROP TABLE user_data drops its trigger too: what was inserted meanwhile was not logged."""
+    start = follow.now()
+    insert(emails("old", 2))
+    old = next(lesson.follow_positions(start))[0]
+    execute("DROP TABLE user_data")
+    result = run_script("seed.py", env=following)
+    assert result.returncode == 0, result.stderr
+    follow.now()
+    insert(emails("new", 5))
+
+    with pytest.raises(seed.SetupError, match=f"position {old} is from an earlier log"):
+        next(lesson.follow_users(old))
+
+
+@pytest.mark.parametrize(
+    ("how", "said"),
+    [
+        ("DROP TRIGGER", "trigger"),
+        ("follow remove", "python3 -m prodev.follow remove"),
+        ("DROP TABLE user_data, seed.py", "user_data"),
+    ],
+)
+def test_a_follower_whose_log_goes_away_while_it_waits_says_so_in_one_line(
+    following: dict[str, str], how: str, said: str
+) -> None:
+    follower = Follower(follow.now()).following()
+    if how == "DROP TRIGGER":
+        execute(f"DROP TRIGGER {follow.TRIGGER}")
+    elif how == "follow remove":
+        assert run_script("-m", "prodev.follow", "remove", env=following).returncode == 0
+    else:
+        execute("DROP TABLE user_data")
+        assert run_script("seed.py", env=following).returncode == 0
+
+    assert said in follower.ended_in_one_line()
+
+
+def test_a_column_renamed_while_following_ends_the_follower_in_one_line(
+    following: dict[str, str],
+) -> None:
+    follower = Follower(follow.now()).following()
+    execute("ALTER TABLE user_data RENAME COLUMN email TO mail")
+    assert "email" in follower.ended_in_one_line()
+
+
+def test_with_its_log_table_dropped_seed_advises_follow_remove_and_a_new_follower_mends_it(
+    following: dict[str, str], tmp_path: Path
+) -> None:
+    """The trigger is left writing to a table that is gone: every insert fails."""
+    execute(f"DROP TABLE {follow.LOG}")
+    more = write_users_csv(tmp_path / "more.csv", 3)
+    refused = one_line_error(run_script("seed.py", str(more), env=following))
+    assert "python3 -m prodev.follow remove" in refused
+    assert "DROP TABLE" not in refused
+
+    start = follow.now()  # a new follower: no traceback, and the log is whole again
+    result = run_script("seed.py", str(more), env=following)
+    assert result.returncode == 0, result.stderr
+    got = [user["email"] for user in islice(lesson.follow_users(start), 3)]
+    assert sorted(got) == [f"test.user.{n}@example.org" for n in range(3)]
+
+
+def test_a_log_left_in_an_earlier_layout_is_begun_again(following: dict[str, str]) -> None:
+    """A head without ``first`` (positions that carried no log) cannot serve: a new log begins."""
+    with seed.prodev_connection() as connection:
+        follow.remove(connection)
+    execute(f"CREATE TABLE {follow.HEAD} (id INTEGER PRIMARY KEY, last BIGINT NOT NULL)")
+    start = follow.now()
+    insert(emails("layout", 2))
+    assert [user["email"] for user in islice(lesson.follow_users(start), 2)] == emails("layout", 2)
+
+
+def test_a_user_comes_once_for_each_insert_whose_row_is_there_when_read(
+    following: dict[str, str],
+) -> None:
+    """Deleted and inserted again before the follower reads: once. After: again."""
+    start = follow.now()
+    insert(["across@x.org"])
+    delete(["across@x.org"])
+    insert(["across@x.org"])  # the same e-mail, so the same user_id
+    insert(["inside@x.org"])
+    with seed.prodev_connection() as connection:  # delete and insert again, one transaction
+        cursor = connection.cursor()
+        cursor.execute(produce.DELETE, (seed.user_id_for("inside@x.org"),))
+        cursor.execute(INSERT, (seed.user_id_for("inside@x.org"), "Again", "inside@x.org", 31))
+        connection.commit()
+    insert(["gone@x.org"])
+    delete(["gone@x.org"])
+    insert(["end@x.org"])
+    users = lesson.follow_users(start)
+    got = [user["email"] for user in islice(users, 3)]
+    assert got == ["across@x.org", "inside@x.org", "end@x.org"]
+
+    delete(["end@x.org"])
+    insert(["end@x.org"])  # after the follower read it: it comes again
+    assert next(users)["email"] == "end@x.org"
+    users.close()
+
+
 # ------------------------------------------------ the tour, pipes, bad options
 
 
@@ -386,7 +577,12 @@ def test_a_reader_that_goes_away_ends_the_script_quietly(
     script, pipe = command.split(" | ")
     result = subprocess.run(
         ["bash", "-c", f"set -o pipefail; {shlex.quote(sys.executable)} {script} | {pipe}"],
-        cwd=ROOT, env=seeded, capture_output=True, text=True, timeout=60, check=False,
+        cwd=ROOT,
+        env=seeded,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert (result.returncode, result.stderr) == (0, "")
     assert len(result.stdout.splitlines()) == int(pipe.split()[-1])

@@ -14,6 +14,7 @@ import importlib
 import importlib.util
 import inspect
 import operator
+import os
 import re
 import sys
 import types
@@ -31,6 +32,7 @@ from conftest import (
     table_rows,
     wait_for,
 )
+from support.helpers import one_line_error
 
 import seed
 from prodev import connections
@@ -344,6 +346,14 @@ def no_database(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_bad_size_fails_before_any_sql(call: str, bad: object, error: type[Exception]) -> None:
     with pytest.raises(error):
         SIZED_CALLS[call](bad)
+
+
+@pytest.mark.parametrize("bad", ["0", "'50'"])
+def test_an_uncaught_bad_size_is_one_line_and_a_failure(bad: str) -> None:
+    """A driver that passes a bad size (and catches nothing) ends in one line."""
+    call = f"__import__('1-batch_processing').batch_processing({bad})"
+    result = run_script("-c", call, env={**os.environ, "DB_ENGINE": "sqlite"})
+    assert one_line_error(result).startswith("error: batch_size must be an int")
 
 
 @pytest.mark.usefixtures("no_database")

@@ -9,7 +9,9 @@ class, as Django's ORM asks ``connection.features`` and ``connection.ops``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AbstractContextManager
 from decimal import Decimal
 from functools import wraps
@@ -64,25 +66,42 @@ class Backend:
     # already there, user_data's CREATE TABLE, a query counting the triggers
     # called %s.
     insert_ignore = table_sql = has_trigger_sql = ""
+    # The follower's log (prodev.follow): the statements that create its
+    # tables, head row and boundary entry if they are not there, then its
+    # trigger; and a query giving a table's (column count, whether one of
+    # its columns is called %s), for table %s.
+    log_tables_sql: tuple[str, ...] = ()
+    log_trigger_sql = columns_of_sql = ""
     can_load_data = False  # LOAD DATA LOCAL INFILE, where the server allows it
+    # The asyncio side (prodev.aio): connect, execute, fetchmany, close, as
+    # coroutines; each backend module sets its own.
+    aio: Any = None
 
     def describe(self) -> str:
         """One line: the driver and the path its rows take."""
         raise NotImplementedError
 
-    def connect(self, config: Config, database: bool) -> Connection:
-        """A new connection (to the configured database, or none), or SetupError."""
+    def connect(self, config: Config, database: bool, create: bool = False) -> Connection:
+        """A new connection (to the configured database, or none), or SetupError.
+
+        Only with ``create`` may an embedded engine create its database file:
+        seeding does, a reader never leaves an empty file behind.
+        """
         raise NotImplementedError
 
     def close(self, connection: Connection) -> None:
         """Close at once, without reading rows nobody asked for; never raises."""
         raise NotImplementedError
 
-    def errors(self, connection: Connection | None = None) -> AbstractContextManager[None]:
+    def errors(
+        self, connection: Connection | None = None, privilege: str = ""
+    ) -> AbstractContextManager[None]:
         """The funnel: inside it, every driver error leaves as a one-line SetupError.
 
         ConnectionLost when the connection is gone, TryAgain when the
-        transaction lost a lock wait or a deadlock and was rolled back.
+        transaction lost a lock wait or a deadlock and was rolled back;
+        ``privilege`` names what the statements inside need, for a refusal
+        that does not say.
         """
         raise NotImplementedError
 
@@ -131,3 +150,23 @@ class Backend:
     ) -> AbstractContextManager[None]:
         """Hold the lock called ``name`` for the block, waiting up to ``wait`` s."""
         raise NotImplementedError
+
+
+async def open_uncancelled(
+    opening: Coroutine[Any, Any, Connection], close: Callable[[Connection], Awaitable[None]]
+) -> Connection:
+    """Await ``opening`` (an async connect); if the caller is cancelled meanwhile,
+    let the connect finish, ``close`` what it made, and re-raise the cancellation.
+
+    A connect cancelled half-way leaves its half-made connection behind: the
+    MySQL driver's cleanup catches ``Exception``, not the cancellation, and
+    aiosqlite's thread finishes the connect anyway and then posts its result
+    to a loop that may have closed by then (a traceback on stderr).
+    """
+    task = asyncio.ensure_future(opening)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await close(await task)
+        raise

@@ -19,7 +19,9 @@ arrived in 9.2) are passed only where it accepts them.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,10 +33,27 @@ from mysql.connector.constants import DEFAULT_CONFIGURATION
 from mysql.connector.conversion import MySQLConverter
 
 from prodev.backends import mysql_fast
-from prodev.backends.base import Backend, Column, Connection, exact_number, funnelled
+from prodev.backends.base import (
+    Backend,
+    Column,
+    Connection,
+    exact_number,
+    funnelled,
+    open_uncancelled,
+)
 from prodev.config import Config, load_config
 from prodev.errors import ConnectionLost, SetupError, TryAgain
-from prodev.schema import EMAIL_MAX, NAME_MAX, TABLE, missing_table, unusable_table
+from prodev.schema import (
+    EMAIL_MAX,
+    LOG_BOUNDARY,
+    LOG_HEAD,
+    LOG_TABLE,
+    LOG_TRIGGER,
+    NAME_MAX,
+    TABLE,
+    missing_table,
+    unusable_table,
+)
 
 CONNECT_TIMEOUT = 5  # seconds; a dead address must not hang any entry point
 # Seconds a read or write may wait on a server that has gone silent (frozen,
@@ -51,7 +70,17 @@ LOST = {2006, 2013, 2055}
 # reports a transaction that lost certification.
 TRY_AGAIN = {1205, 1213}
 ACCESS_DENIED = {1045, 1698}
-NO_PRIVILEGE = {1044, 1142, 1143, 1227, 1370}
+# No privilege on the database (1044), on a table (1142), a column (1143),
+# a routine (1370), or a global one such as SUPER (1227; 1419: a trigger
+# created while binary logging is on).
+NO_PRIVILEGE = {1044, 1142, 1143, 1227, 1370, 1419}
+# "TRIGGER command denied to user ...", "you need (at least one of) the SUPER privilege(s)"
+PRIVILEGE_NAMED = re.compile(r"^(\w[\w ]*?) command denied|the (\w[\w ]*?) privilege")
+INTERRUPTED = 1317  # KILL QUERY (or max_statement_time) ended the query
+# The client refused the server's request for a local file (LOAD DATA LOCAL):
+# 2068 from the C extension; the pure Python driver's message names the setting.
+FILE_REFUSED = 2068
+FILE_REFUSED_TEXT = ("allow_local_infile_in_path", "LOAD DATA LOCAL INFILE file request rejected")
 UNKNOWN_DATABASE = 1049
 CLIENT_ERRORS = range(2000, 3000)  # raised by the client library; the server's are outside
 UNKNOWN_COLUMN, NO_SUCH_TABLE = 1054, 1146
@@ -89,6 +118,30 @@ HAS_TRIGGER = (
     "SELECT COUNT(*) FROM information_schema.TRIGGERS"
     " WHERE TRIGGER_SCHEMA = DATABASE() AND TRIGGER_NAME = %s"
 )
+# The follower's log: user_id is indexed for its delete rule (an entry whose
+# user has a later entry is not read as that user).
+LOG_TABLES_SQL = (
+    f"""CREATE TABLE IF NOT EXISTS {LOG_TABLE} (
+        seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+        user_id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+        pos BIGINT NOT NULL DEFAULT 0,
+        KEY pos (pos),
+        KEY user_id (user_id)
+    ) ENGINE=InnoDB""",
+    f"""CREATE TABLE IF NOT EXISTS {LOG_HEAD} (
+        id TINYINT UNSIGNED NOT NULL PRIMARY KEY,
+        first BIGINT NOT NULL,
+        last BIGINT NOT NULL
+    ) ENGINE=InnoDB""",
+    f"INSERT IGNORE INTO {LOG_HEAD} (id, first, last) VALUES (1, {LOG_BOUNDARY}, {LOG_BOUNDARY})",
+    f"INSERT IGNORE INTO {LOG_TABLE} (seq, user_id, pos) VALUES (-1, '', {LOG_BOUNDARY})",
+)
+LOG_TRIGGER_SQL = f"""CREATE TRIGGER {LOG_TRIGGER} AFTER INSERT ON {TABLE} FOR EACH ROW
+    INSERT INTO {LOG_TABLE} (user_id) VALUES (NEW.user_id)"""
+COLUMNS_OF = (
+    "SELECT COUNT(*), COALESCE(SUM(COLUMN_NAME = %s), 0) FROM information_schema.COLUMNS"
+    " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s"
+)
 TEXT_TYPES = {"char", "varchar", "tinytext", "text", "mediumtext", "longtext"}
 AGE_DIGITS = (3, 2)  # digits before and after the point: 0 to 999.99
 
@@ -109,6 +162,7 @@ class MySQLBackend(Backend):
     insert_ignore = "INSERT IGNORE"
     table_sql = TABLE_SQL
     has_trigger_sql = HAS_TRIGGER
+    log_tables_sql, log_trigger_sql, columns_of_sql = LOG_TABLES_SQL, LOG_TRIGGER_SQL, COLUMNS_OF
     can_load_data = True
 
     def __init__(self) -> None:
@@ -121,7 +175,7 @@ class MySQLBackend(Backend):
         path = "C extension, fast path" if fast else "pure Python, public API"
         return f"mysql-connector-python {mysql.connector.__version__}, {path}"
 
-    def connect(self, config: Config, database: bool) -> Connection:
+    def connect(self, config: Config, database: bool, create: bool = False) -> Connection:
         try:
             return self._open_first(config, database)
         except DRIVER_ERRORS as error:
@@ -211,20 +265,31 @@ class MySQLBackend(Backend):
             pass  # the socket is already gone: nothing is left to release
 
     @contextmanager
-    def errors(self, connection: Connection | None = None) -> Iterator[None]:
+    def errors(self, connection: Connection | None = None, privilege: str = "") -> Iterator[None]:
         try:
             yield
         except DRIVER_ERRORS as error:
-            raise self.translate(error, connection) from error
+            raise self.translate(error, connection, privilege) from error
 
-    def translate(self, error: Exception, connection: Connection | None) -> SetupError:
-        """The one line for ``error``, as the class of project error it is."""
+    def translate(
+        self, error: Exception, connection: Connection | None, privilege: str = ""
+    ) -> SetupError:
+        """The one line for ``error``, as the class of project error it is.
+
+        ``privilege`` is what the statement needs, for a refusal that does
+        not name it.
+        """
         config = load_config()
         errno, message = getattr(error, "errno", None), getattr(error, "msg", str(error))
         if errno in UNREACHABLE:
             return SetupError(
                 f"cannot reach MySQL at {config.address}: start the server, or set "
                 "MYSQL_HOST/MYSQL_PORT (or DB_ENGINE=sqlite) in the environment or .env"
+            )
+        if errno == FILE_REFUSED or any(text in message for text in FILE_REFUSED_TEXT):
+            return SetupError(
+                f"MySQL at {config.address} asked for a local file this client does not offer, "
+                f"and nothing was sent ({message}): if seeding, set LOAD_METHOD=insert"
             )
         if errno in LOST or (
             _client_side(errno) and connection is not None and not _connected(connection)
@@ -246,8 +311,11 @@ class MySQLBackend(Backend):
                 "run ./seed.py to create and seed it"
             )
         if errno in NO_PRIVILEGE:
+            return SetupError(_no_privilege(config, message, privilege))
+        if errno == INTERRUPTED:
             return SetupError(
-                f"user {config.user!r} lacks a privilege on {config.database}: {message}"
+                f"MySQL at {config.address} interrupted the query (KILL QUERY, or a statement "
+                f"time limit): {message}"
             )
         if errno == NO_SUCH_TABLE:
             return SetupError(missing_table(f"database {config.database}", message))
@@ -255,9 +323,9 @@ class MySQLBackend(Backend):
             return SetupError(unusable_table(f"database {config.database}", message))
         return SetupError(f"MySQL error at {config.address}: {message}")
 
-    @funnelled
     def create_database(self, connection: Connection, name: str) -> None:
-        with connection.cursor() as cursor:
+        # The server's refusal (1044) names no privilege; this statement needs CREATE.
+        with self.errors(connection, privilege="CREATE"), connection.cursor() as cursor:
             cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4")
 
     @funnelled
@@ -342,6 +410,17 @@ class MySQLBackend(Backend):
                 cursor.fetchall()
 
 
+def _no_privilege(config: Config, message: str, needed: str) -> str:
+    """The line for a refused privilege, naming it where the server's message does."""
+    named = PRIVILEGE_NAMED.search(message)
+    privilege = next(group for group in named.groups() if group) if named else needed
+    lacks = f"lacks the {privilege.upper()} privilege" if privilege else "has no privilege"
+    return (
+        f"user {config.user!r} {lacks} on database {config.database} ({message}); "
+        "docs/privileges.md lists the grant each script needs"
+    )
+
+
 def _get_lock(cursor: Any, name: str, wait: int) -> bool:
     # fetchall, not fetchone: 8.0.33 leaves the end of a one-row result unread.
     cursor.execute("SELECT GET_LOCK(%s, %s)", (name, wait))
@@ -361,3 +440,137 @@ def _connected(connection: Connection) -> bool:
 
 
 MYSQL = MySQLBackend()
+
+
+# ------------------------------------------------------------------ asyncio
+# The asyncio side of this backend (prodev.aio uses it): the driver's own
+# asyncio API, mysql.connector.aio, which arrived in 8.3 and is pure Python.
+
+CLIENT_SSL = 0x0800  # the greeting's capability flag: the server offers TLS
+GREETING_V10 = 10  # protocol version byte of a server's greeting (not an error packet)
+
+
+class MySQLAsync:
+    """Connect, read and close with mysql.connector.aio, rows as the sync path reads them.
+
+    Two facts of the driver shape it:
+
+    - TLS. The driver prefers TLS, as the sync one does, and goes on in plain
+      text when the server offers none; but then (9.x) its post-connect
+      check unpacks the cipher of a TLS session that never began and raises
+      ``TypeError`` after authenticating, leaving that session open. So the
+      server's greeting is read first (its capability flags say whether it
+      offers TLS), and TLS is switched off only for a server that offers
+      none, which is what the sync driver's preference gives too. A server
+      that offers TLS gets a TLS session. A caller who requires TLS passes
+      the driver's ``ssl_verify_cert=True`` (with ``ssl_ca``): then nothing
+      is switched off, and a server without TLS is the driver's one-line
+      2026 error ("SSL is required"), never plain text.
+    - Reading. ``async for`` over its cursors fails in some releases
+      (``__aiter__`` is a coroutine in 9.1 and 26.10), so rows are read with
+      ``fetchmany``.
+    """
+
+    def __init__(self, backend: MySQLBackend) -> None:
+        self.backend = backend
+
+    @staticmethod
+    def driver() -> Any:
+        """The driver's asyncio module, or SetupError on a release without one."""
+        try:
+            import mysql.connector.aio as aio
+        except ImportError:
+            raise SetupError(
+                f"mysql-connector-python {mysql.connector.__version__} has no asyncio API "
+                "(mysql.connector.aio came in 8.3): pip install 'mysql-connector-python>=8.3'"
+            ) from None
+        return aio
+
+    async def connect(self, config: Config, **tls: Any) -> Connection:
+        """A connection to the configured database on the first server that answers."""
+        aio = self.driver()
+        *others, last = config.hosts
+        for host, port in others:
+            try:
+                return await self._open(aio, config, host, port, tls)
+            except SetupError as error:
+                if getattr(error.__cause__, "errno", None) not in UNREACHABLE | LOST:
+                    raise
+        return await self._open(aio, config, *last, tls)
+
+    async def _open(
+        self, aio: Any, config: Config, host: str, port: int, tls: dict[str, Any]
+    ) -> Connection:
+        with self.backend.errors():
+            if not tls and not await offers_tls(host, port):
+                tls = {"ssl_disabled": True}
+            return await open_uncancelled(self._connect(aio, config, host, port, tls), self.close)
+
+    @staticmethod
+    async def _connect(aio: Any, config: Config, host: str, port: int, tls: dict) -> Connection:
+        return await aio.connect(
+            host=host,
+            port=port,
+            user=config.user,
+            password=config.password,
+            database=config.database,
+            charset="utf8mb4",
+            connection_timeout=CONNECT_TIMEOUT,
+            converter_class=AgeConverter,
+            **tls,
+        )
+
+    async def execute(self, connection: Connection, sql: str, params: tuple = ()) -> Any:
+        """A dictionary cursor that has run ``sql``; its rows are still on the server."""
+        with self.backend.errors():
+            cursor = await connection.cursor(dictionary=True)
+            await cursor.execute(sql, params)
+        return cursor
+
+    async def fetchmany(self, cursor: Any, size: int) -> list[dict]:
+        """Up to ``size`` more rows of ``cursor``."""
+        with self.backend.errors():
+            return list(await cursor.fetchmany(size))
+
+    async def close(self, connection: Connection) -> None:
+        """Close at once: with rows unread, drop the socket (``shutdown``) so
+        the server ends the query, instead of reading the rest; never raises."""
+        try:
+            if connection.unread_result:
+                await connection.shutdown()
+            else:
+                await connection.close()
+        except (*DRIVER_ERRORS, OSError):
+            pass  # the socket is already gone: nothing is left to release
+
+
+async def offers_tls(host: str, port: int) -> bool:
+    """Does the server at ``host:port`` offer TLS? Read from its greeting.
+
+    A server that does not greet (an error packet: too many connections,
+    host blocked) answers True, so that the real connection reports why.
+    Raises the driver's 2003 error when nothing answers.
+    """
+    try:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(host, port), CONNECT_TIMEOUT
+        )
+    except (OSError, asyncio.TimeoutError) as error:  # noqa: UP041 (3.10: not TimeoutError)
+        raise mysql.connector.errors.InterfaceError(
+            f"Can't connect to MySQL server on {host}:{port} ({error})", errno=2003
+        ) from error
+    try:
+        header = await asyncio.wait_for(reader.readexactly(4), CONNECT_TIMEOUT)
+        greeting = await reader.readexactly(int.from_bytes(header[:3], "little"))
+    except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError):  # noqa: UP041
+        return True
+    finally:
+        writer.transport.abort()
+    if greeting[0] != GREETING_V10:
+        return True
+    # version string, NUL, thread id (4), scramble (8), filler (1), flags (2)
+    flags_at = greeting.index(b"\0", 1) + 1 + 4 + 8 + 1
+    return bool(int.from_bytes(greeting[flags_at : flags_at + 2], "little") & CLIENT_SSL)
+
+
+MYSQL.aio = MySQLAsync(MYSQL)

@@ -14,12 +14,28 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from prodev.backends.base import Backend, Column, Connection, exact_number, funnelled
+from prodev.backends.base import (
+    Backend,
+    Column,
+    Connection,
+    exact_number,
+    funnelled,
+    open_uncancelled,
+)
 from prodev.config import Config, load_config
 from prodev.errors import SetupError, printable
-from prodev.schema import TABLE, missing_table, unusable_table
+from prodev.schema import (
+    LOG_BOUNDARY,
+    LOG_HEAD,
+    LOG_TABLE,
+    LOG_TRIGGER,
+    TABLE,
+    missing_table,
+    unusable_table,
+)
 
 # sqlite3's fetchmany takes a C int; larger sizes are fetched in pieces this big.
 FETCH_MAX = 2**31 - 1
@@ -33,6 +49,31 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     age DECIMAL(5, 2) NOT NULL
 ) WITHOUT ROWID"""
 HAS_TRIGGER = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name = %s"
+# The follower's log: user_id is indexed for its delete rule (an entry whose
+# user has a later entry is not read as that user).
+LOG_TABLES_SQL = (
+    # A follower reads while writers write: in WAL mode neither waits for the
+    # other (with the default rollback journal a commit waits for every
+    # reader, and at 5,000 inserts a second the follower fell seconds behind).
+    # The mode belongs to the file and stays.
+    "PRAGMA journal_mode=WAL",
+    f"""CREATE TABLE IF NOT EXISTS {LOG_TABLE} (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id TEXT NOT NULL,
+        pos INTEGER NOT NULL DEFAULT 0
+    )""",
+    f"CREATE INDEX IF NOT EXISTS {LOG_TABLE}_pos ON {LOG_TABLE} (pos)",
+    f"CREATE INDEX IF NOT EXISTS {LOG_TABLE}_user_id ON {LOG_TABLE} (user_id)",
+    f"""CREATE TABLE IF NOT EXISTS {LOG_HEAD} (
+        id INTEGER PRIMARY KEY, first INTEGER NOT NULL, last INTEGER NOT NULL
+    )""",
+    f"INSERT OR IGNORE INTO {LOG_HEAD} (id, first, last) "
+    f"VALUES (1, {LOG_BOUNDARY}, {LOG_BOUNDARY})",
+    f"INSERT OR IGNORE INTO {LOG_TABLE} (seq, user_id, pos) VALUES (-1, '', {LOG_BOUNDARY})",
+)
+LOG_TRIGGER_SQL = f"""CREATE TRIGGER IF NOT EXISTS {LOG_TRIGGER} AFTER INSERT ON {TABLE}
+    BEGIN INSERT INTO {LOG_TABLE} (user_id) VALUES (NEW.user_id); END"""
+COLUMNS_OF = "SELECT COUNT(*), COALESCE(SUM(name = %s), 0) FROM pragma_table_info(%s)"
 
 
 def _exact(value: Any) -> Any:
@@ -44,6 +85,11 @@ def _exact(value: Any) -> Any:
 
 def _tuple_row(_cursor: sqlite3.Cursor, row: tuple) -> tuple:
     return tuple(map(_exact, row))
+
+
+def _uri(path: Path, create: bool) -> str:
+    """The file as a URI whose mode lets only seeding create it (rw: never create)."""
+    return f"{path.absolute().as_uri()}?mode={'rwc' if create else 'rw'}"
 
 
 def _bindable(value: Any) -> Any:
@@ -113,13 +159,18 @@ class SQLiteCursor:
 class SQLiteConnection:
     """An SQLite file standing in for the configured MySQL database."""
 
-    def __init__(self, config: Config, backend: SQLiteBackend) -> None:
+    def __init__(self, config: Config, backend: SQLiteBackend, create: bool) -> None:
         self.backend = backend
         self.path = config.sqlite_path
         self.timeout = config.sqlite_timeout
+        if not create and not self.path.exists():
+            raise SetupError(
+                f"SQLite file {printable(self.path)} does not exist: run ./seed.py first "
+                "(or set SQLITE_PATH)"
+            )
         try:
             self._connection = sqlite3.connect(
-                self.path, timeout=self.timeout, check_same_thread=False
+                _uri(self.path, create), timeout=self.timeout, check_same_thread=False, uri=True
             )
             self._connection.execute("PRAGMA schema_version")  # fails now if the file is unusable
         except sqlite3.Error as error:
@@ -165,19 +216,20 @@ class SQLiteBackend(Backend):
     insert_ignore = "INSERT OR IGNORE"
     table_sql = TABLE_SQL
     has_trigger_sql = HAS_TRIGGER
+    log_tables_sql, log_trigger_sql, columns_of_sql = LOG_TABLES_SQL, LOG_TRIGGER_SQL, COLUMNS_OF
     can_load_data = False
 
     def describe(self) -> str:
         return f"sqlite3 {sqlite3.sqlite_version}"
 
-    def connect(self, config: Config, database: bool) -> Connection:
-        return SQLiteConnection(config, self)
+    def connect(self, config: Config, database: bool, create: bool = False) -> Connection:
+        return SQLiteConnection(config, self, create)
 
     def close(self, connection: Connection) -> None:
         connection.close()
 
     @contextmanager
-    def errors(self, connection: Connection | None = None) -> Iterator[None]:
+    def errors(self, connection: Connection | None = None, privilege: str = "") -> Iterator[None]:
         try:
             yield
         except sqlite3.Error as error:
@@ -265,3 +317,63 @@ def _affinity(declared: str) -> str:
 
 
 SQLITE = SQLiteBackend()
+
+
+# ------------------------------------------------------------------ asyncio
+# The asyncio side of this backend (prodev.aio uses it), through aiosqlite:
+# optional at run time, so it is imported only when an async stream starts.
+
+
+def _dict_row(cursor: sqlite3.Cursor, row: tuple) -> dict:
+    return dict(zip((column[0] for column in cursor.description), map(_exact, row), strict=True))
+
+
+class SQLiteAsync:
+    """Connect, read and close with aiosqlite, rows as the sync path reads them.
+
+    aiosqlite runs sqlite3 in a thread of its own, so every await really
+    waits on that thread and the event loop runs meanwhile. The file is
+    opened read-only: an async stream only reads.
+    """
+
+    def __init__(self, backend: SQLiteBackend) -> None:
+        self.backend = backend
+
+    async def connect(self, config: Config) -> Any:
+        """A read-only connection to the SQLite file, or SetupError."""
+        try:
+            import aiosqlite
+        except ImportError:
+            raise SetupError(
+                "reading SQLite from asyncio needs aiosqlite, which is not installed: "
+                "pip install aiosqlite"
+            ) from None
+        uri = f"{Path(config.sqlite_path).resolve().as_uri()}?mode=ro"
+        with self.backend.errors():
+            return await open_uncancelled(self._connect(aiosqlite, uri, config), self.close)
+
+    @staticmethod
+    async def _connect(aiosqlite: Any, uri: str, config: Config) -> Any:
+        connection = await aiosqlite.connect(uri, uri=True, timeout=config.sqlite_timeout)
+        connection.row_factory = _dict_row
+        return connection
+
+    async def execute(self, connection: Any, sql: str, params: tuple = ()) -> Any:
+        """A cursor that has run ``sql``; its rows are read as they are fetched."""
+        with self.backend.errors():
+            return await connection.execute(sql.replace("%s", "?"), tuple(map(_bindable, params)))
+
+    async def fetchmany(self, cursor: Any, size: int) -> list[dict]:
+        """Up to ``size`` more rows of ``cursor``."""
+        with self.backend.errors():
+            return list(await cursor.fetchmany(min(size, FETCH_MAX)))
+
+    async def close(self, connection: Any) -> None:
+        """Close; SQLite drops an unfinished statement without reading it. Never raises."""
+        try:
+            await connection.close()
+        except sqlite3.Error:
+            pass  # closing a file that failed: nothing is left to release
+
+
+SQLITE.aio = SQLiteAsync(SQLITE)

@@ -44,8 +44,11 @@ PARAMS = (
 )
 
 
-def private_mariadb() -> Callable[..., Iterator[MySQLExecutor]]:
-    """A session fixture: one private server per test module that assigns it to a name."""
+def private_mariadb(extra_params: str = "") -> Callable[..., Iterator[MySQLExecutor]]:
+    """A session fixture: one private server per test module that assigns it to a name.
+
+    ``extra_params``: more server options (a TLS certificate, say).
+    """
     return factories.mysql_proc(
         mysqld_exec=MARIADBD,  # only asked for its version
         mysqld_safe=BIN / "mariadbd",  # the command that runs the server
@@ -54,7 +57,7 @@ def private_mariadb() -> Callable[..., Iterator[MySQLExecutor]]:
         host="127.0.0.1",
         port=None,  # any free port; 3306 is the shared server's, so never that
         user=getpass.getuser(),
-        params=PARAMS,
+        params=f"{PARAMS} {extra_params}".strip(),
     )
 
 
