@@ -191,7 +191,7 @@ def report(args: argparse.Namespace, context: dict, lines: list[str], failures: 
     return "\n".join([
         "# Speed per compatibility environment",
         "",
-        f"Produced by `.venv/bin/python bench/compat.py {' '.join(context['argv'])}`"
+        f"Produced by `{' '.join(['.venv/bin/python bench/compat.py', *context['argv']])}`"
         f" ({args.rows:,} rows, best of {args.repeat} repeat(s); each environment a fresh venv"
         " with only mysql-connector-python and python-dotenv).",
         "",
