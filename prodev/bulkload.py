@@ -16,6 +16,7 @@ a session of its own and, on Linux, dies with this process however it dies.
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import re
 import shutil
@@ -54,6 +55,9 @@ _NEEDS_ESCAPE = re.compile(f"[{re.escape(SPOOL_SPECIAL)}]")
 # buffer costs sort less CPU than a big one (runs that fit the cache, then a
 # cheap merge), and it sorts each run while this process validates the next.
 SORT_OPTIONS = ("-s", "-t", "\t", "-k1,1", "-S", "16M")
+LOAD_FOLDER_PREFIX = "alx-prodev-load-"  # tempfile.mkdtemp adds 8 random characters
+LOAD_FIFO = "rows.tsv"
+FEED_POLL = 0.005  # seconds between the feeder's looks for the driver at the FIFO
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when its parent dies
 Block = tuple[int, int, str]  # rows, progress made, spool lines
 
@@ -271,14 +275,15 @@ def _load_spool(connection: Connection, rows: BinaryIO) -> int:
     while the load runs. The folder and the FIFO are removed as soon as the
     driver has opened it, so nothing of the spool is ever left on disk.
     """
-    folder = Path(tempfile.mkdtemp(prefix="alx-prodev-load-"))
-    fifo = folder / "rows.tsv"
+    folder = Path(tempfile.mkdtemp(prefix=LOAD_FOLDER_PREFIX))
+    fifo = folder / LOAD_FIFO
     try:
         status = folder.stat()
         if status.st_uid != os.getuid() or status.st_mode & 0o077:
             raise SetupError(f"{folder}: not a private folder of this user; check TMPDIR")
         os.mkfifo(fifo, 0o600)
-        feeder = threading.Thread(target=_feed, args=(rows, fifo), daemon=True)
+        load_ended = threading.Event()
+        feeder = threading.Thread(target=_feed, args=(rows, fifo, load_ended), daemon=True)
         feeder.start()
         connection.set_allow_local_infile_in_path(str(folder))
         try:
@@ -287,20 +292,39 @@ def _load_spool(connection: Connection, rows: BinaryIO) -> int:
                 return cursor.rowcount
         finally:
             connection.set_allow_local_infile_in_path("")
-            with suppress(FileNotFoundError):  # the load never opened the FIFO: free the feeder
-                os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+            load_ended.set()  # a feeder still waiting for the driver gives up
             feeder.join()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _feed(rows: BinaryIO, fifo: Path) -> None:
-    """Copy ``rows`` into the FIFO, once the load has opened its other end."""
-    with open(fifo, "wb") as sink:
+def _feed(rows: BinaryIO, fifo: Path, load_ended: threading.Event) -> None:
+    """Copy ``rows`` into the FIFO once the load has opened its other end.
+
+    The FIFO is opened without blocking, again and again until the driver
+    has opened it or ``load_ended`` is set: a blocking open() would wait for
+    ever for a load that failed before it read anything, and no open() by
+    the main thread can free a feeder that has not reached its own yet.
+    """
+    while (sink := _open_writer(fifo)) is None:
+        if load_ended.wait(FEED_POLL):
+            return
+    os.set_blocking(sink, True)
+    with open(sink, "wb") as out:
         fifo.unlink()
         fifo.parent.rmdir()
         with suppress(BrokenPipeError):  # the load failed; it reports why
-            shutil.copyfileobj(rows, sink, 1 << 20)
+            shutil.copyfileobj(rows, out, 1 << 20)
+
+
+def _open_writer(fifo: Path) -> int | None:
+    """The FIFO's write end, or None while no reader has opened it (ENXIO)."""
+    try:
+        return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError as error:
+        if error.errno != errno.ENXIO:
+            raise
+        return None
 
 
 def _insert_batches(connection: Connection, users: Iterable[User]) -> tuple[int, int]:

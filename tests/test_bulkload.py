@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from conftest import run_script, table_rows, wait_for
 
-from tests.support.helpers import write_users_csv
+from tests.support.helpers import one_line_error, write_users_csv
 
 only_mysql = pytest.mark.parametrize("engine", ["mysql"], indirect=True)
 pytestmark = only_mysql
@@ -215,4 +216,40 @@ def test_a_seed_killed_midway_leaves_no_files_and_no_sort_running(
     assert wait_for(lambda: not os.listdir(private_tmp["TMPDIR"]), timeout=10), os.listdir(
         private_tmp["TMPDIR"]
     )
+    assert table_rows() == []
+
+
+# ------------------------------------------- a load that fails at once (#17.8)
+
+# seed.py with the feeder thread held back until after the load has failed,
+# as on a busy machine; the load fails at once, before the driver opens the
+# FIFO (a table that does not exist makes the server refuse the statement).
+LATE_FEEDER = """
+import sys, time
+import seed
+from prodev import bulkload
+feed = bulkload._feed
+def late_feed(*args):
+    time.sleep(0.5)  # the failing LOAD returns in milliseconds
+    feed(*args)
+bulkload._feed = late_feed
+bulkload.LOAD_SPOOL = bulkload.LOAD_SPOOL.replace("TABLE user_data", "TABLE no_such_table")
+sys.exit(seed.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("pure", ["0", "1"], ids=["C extension", "pure Python"])
+def test_a_load_that_fails_before_the_feeder_opens_the_fifo_ends_cleanly(
+    private_tmp: dict[str, str], tmp_path: Path, pure: str
+) -> None:
+    csv = write_users(tmp_path / "users.csv", 5_000)
+    env = {**private_tmp, "LOAD_METHOD": "load-data", "MYSQL_USE_PURE": pure}
+    started = time.monotonic()
+    try:
+        done = run_script("-c", LATE_FEEDER, str(csv), env=env, timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail("seed.py hung: its feeder waits for a reader that never comes")
+    assert time.monotonic() - started < 15
+    assert "no_such_table" in one_line_error(done)
+    assert os.listdir(private_tmp["TMPDIR"]) == [], "the load folder was left behind"
     assert table_rows() == []
