@@ -39,7 +39,6 @@ from prodev.errors import SetupError
 from prodev.schema import TABLE, check_table
 
 BATCH_SIZE = 1_000  # rows per executemany on the batched path, and per spool block
-LOCK_WAIT = 600  # seconds a load waits for another load of the same table
 INSERT_ROWS = "{insert} INTO user_data (user_id, name, email, age) VALUES (%s, %s, %s, %s)"
 # The spool is MySQL's native tab-separated format: backslash escapes the
 # characters that would otherwise end a field or a line.
@@ -109,8 +108,9 @@ def _rollback(connection: Connection) -> None:
 
 def _seed_lock(connection: Connection) -> AbstractContextManager[None]:
     """Serialise loads into the same table across processes."""
-    name = f"{load_config().database}.{TABLE}.seed"
-    return connection.backend.load_lock(connection, name, LOCK_WAIT)
+    config = load_config()
+    name = f"{config.database}.{TABLE}.seed"
+    return connection.backend.load_lock(connection, name, config.seed_lock_wait)
 
 
 def _use_load_data(connection: Connection) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +39,7 @@ KEYS = (
     "LOAD_METHOD",
     "SQLITE_TIMEOUT",
     "MYSQL_USE_PURE",
+    "SEED_LOCK_WAIT",
 )
 # Sent to the server as text: bytes that are not UTF-8 cannot be.
 TEXT_ONLY = ("MYSQL_HOST", "MYSQL_HOSTS", "MYSQL_USER", "MYSQL_PASSWORD")
@@ -65,6 +66,7 @@ class Config:
     load_method: str = "auto"
     sqlite_timeout: float = 60.0  # seconds to wait for another process's lock
     use_pure: bool = False  # the pure Python driver (public API) even where the C one loads
+    seed_lock_wait: float = 600.0  # seconds a seed waits for another seed of the same table
 
     @property
     def address(self) -> str:
@@ -119,9 +121,8 @@ def _config_from(environment: tuple[tuple[str, str | None], ...]) -> Config:
         hosts = tuple(_parse_address(item) for item in values["MYSQL_HOSTS"].split(","))
     else:
         hosts = ((setting("MYSQL_HOST", "127.0.0.1"), _port(setting("MYSQL_PORT", "3306"))),)
-    timeout = setting("SQLITE_TIMEOUT", "60")
-    if not SECONDS.fullmatch(timeout):
-        raise SetupError(f"SQLITE_TIMEOUT={timeout!r} is not valid: give a number of seconds")
+    timeout = _seconds(setting, "SQLITE_TIMEOUT", "60")
+    lock_wait = _seconds(setting, "SEED_LOCK_WAIT", "600")
     use_pure = setting("MYSQL_USE_PURE", "0").lower()
     if use_pure not in SWITCHES:
         raise SetupError(f"MYSQL_USE_PURE={use_pure!r} is not valid: use 1 or 0")
@@ -133,9 +134,17 @@ def _config_from(environment: tuple[tuple[str, str | None], ...]) -> Config:
         database=database,
         sqlite_path=Path(setting("SQLITE_PATH", str(ROOT / f"{database}.sqlite3"))),
         load_method=load_method,
-        sqlite_timeout=float(timeout),
+        sqlite_timeout=timeout,
         use_pure=SWITCHES[use_pure],
+        seed_lock_wait=lock_wait,
     )
+
+
+def _seconds(setting: Callable[[str, str], str], key: str, default: str) -> float:
+    text = setting(key, default)
+    if not SECONDS.fullmatch(text):
+        raise SetupError(f"{key}={text!r} is not valid: give a number of seconds")
+    return float(text)
 
 
 def _is_utf8(text: str) -> bool:

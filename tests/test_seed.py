@@ -16,6 +16,8 @@ import re
 import socket
 import sqlite3
 import subprocess
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from contextlib import redirect_stdout
@@ -26,6 +28,8 @@ import pytest
 from conftest import ROOT, TEST_DB, admin_query, run_script, server_settings, table_rows
 
 import seed
+from prodev import bulkload
+from prodev.backends.mysql import MySQLBackend
 from prodev.config import load_config
 from prodev.csvfile import USER_ID_NAMESPACE
 from tests.support.helpers import free_port
@@ -485,6 +489,7 @@ BAD_SETTINGS = [
     ("MYSQL_PORT", "abc"),
     ("MYSQL_PORT", "0"),
     ("MYSQL_PORT", "70000"),
+    ("SEED_LOCK_WAIT", "soon"),
 ]
 
 
@@ -593,3 +598,70 @@ def test_load_data_and_batch_paths_fill_the_same_table(
     assert batched == bulk
     assert (bulk[1].read, bulk[1].inserted) == (10, 9)
     assert len(bulk[2]) == 1009
+
+
+# ------------------------------------------------ two seeds of one table (#17.10)
+
+WAITED = "seed: another load of this table is running; waiting for it"
+GAVE_UP = "another seed is loading this table: gave up after waiting"
+SHORT_IO_TIMEOUT = 2  # seconds; the default read timeout is 30
+HOLD = 2.5 * SHORT_IO_TIMEOUT  # the first seed holds its lock past the read timeout
+
+
+@only_mysql
+@pytest.mark.parametrize("released", [True, False], ids=["released", "held past the deadline"])
+def test_a_second_seed_waits_past_the_read_timeout_for_the_first(
+    empty_table: dict[str, str], monkeypatch: pytest.MonkeyPatch, released: bool
+) -> None:
+    deadline = 30 if released else 2 * SHORT_IO_TIMEOUT
+    monkeypatch.setenv("SEED_LOCK_WAIT", str(deadline))
+    backend = MySQLBackend(io_timeout=SHORT_IO_TIMEOUT)
+    waiter = backend.connect(load_config(), database=True)
+    outcome: dict[str, object] = {}
+
+    def second_seed() -> None:
+        started = time.monotonic()
+        try:
+            with bulkload._seed_lock(waiter):
+                pass
+        except seed.SetupError as error:
+            outcome["error"] = error
+        outcome["waited"] = time.monotonic() - started
+
+    try:
+        with seed.prodev_connection() as holder, bulkload._seed_lock(holder):
+            thread = threading.Thread(target=second_seed, daemon=True)
+            thread.start()
+            thread.join(HOLD if released else deadline + 2 * SHORT_IO_TIMEOUT)
+        thread.join(30)
+    finally:
+        backend.close(waiter)
+
+    assert not thread.is_alive()
+    assert outcome["waited"] > SHORT_IO_TIMEOUT
+    if released:
+        assert "error" not in outcome, outcome["error"]
+        assert outcome["waited"] >= HOLD
+    else:
+        assert isinstance(outcome.get("error"), seed.SetupError), outcome
+        assert not isinstance(outcome["error"], seed.ConnectionLost)
+        assert GAVE_UP in str(outcome["error"])
+        assert deadline <= outcome["waited"] < deadline + SHORT_IO_TIMEOUT
+
+
+@only_mysql
+def test_a_seed_gives_up_in_one_line_after_seed_lock_wait(
+    empty_table: dict[str, str], tmp_path: Path
+) -> None:
+    csv_file = write_csv(tmp_path / "users.csv", [("Ann Lee", "ann@example.org", "30")])
+    with seed.prodev_connection() as holder, bulkload._seed_lock(holder):
+        started = time.monotonic()
+        result = run_seed({**empty_table, "SEED_LOCK_WAIT": "2"}, str(csv_file))
+        waited = time.monotonic() - started
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    waiting, error = result.stderr.splitlines()
+    assert waiting == WAITED
+    assert error.startswith(f"error: {GAVE_UP} 2 s for it (SEED_LOCK_WAIT")
+    assert 2 <= waited < 20
+    assert table_rows() == []

@@ -146,7 +146,7 @@ class Backend:
         raise NotImplementedError
 
     def load_lock(
-        self, connection: Connection, name: str, wait: int
+        self, connection: Connection, name: str, wait: float
     ) -> AbstractContextManager[None]:
         """Hold the lock called ``name`` for the block, waiting up to ``wait`` s."""
         raise NotImplementedError

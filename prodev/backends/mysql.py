@@ -20,9 +20,11 @@ arrived in 9.2) are passed only where it accepts them.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import re
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -59,6 +61,7 @@ CONNECT_TIMEOUT = 5  # seconds; a dead address must not hang any entry point
 # Seconds a read or write may wait on a server that has gone silent (frozen,
 # packets dropped); longer than a large LOAD DATA's final reply.
 IO_TIMEOUT = 30
+LOCK_STEPS = 3  # a GET_LOCK call waits at most a third of IO_TIMEOUT
 # "Can't connect" (2003), "can't connect through socket" (2002) and "unknown
 # host" (2005, the name does not resolve): nothing answered. Anything else
 # means a server answered and refused, which must never be hidden by a silent
@@ -165,9 +168,14 @@ class MySQLBackend(Backend):
     log_tables_sql, log_trigger_sql, columns_of_sql = LOG_TABLES_SQL, LOG_TRIGGER_SQL, COLUMNS_OF
     can_load_data = True
 
-    def __init__(self) -> None:
+    def __init__(self, io_timeout: int = IO_TIMEOUT) -> None:
+        """``io_timeout``: the read and write timeout of its connections, in seconds."""
         # None until the first connection has read the probe row through the hooks.
         self.fast: bool | None = None if mysql_fast.OFFERED else False
+        self.io_timeout = io_timeout
+        # GET_LOCK waits in steps well within the read timeout, which would
+        # otherwise cut a long wait short as a lost connection.
+        self.lock_step = max(1, io_timeout // LOCK_STEPS)
 
     def describe(self) -> str:
         config = load_config()
@@ -217,7 +225,7 @@ class MySQLBackend(Backend):
             "user": config.user,
             "password": config.password,
             "connection_timeout": CONNECT_TIMEOUT,
-            **ACCEPTED,
+            **dict.fromkeys(ACCEPTED, self.io_timeout),
             "charset": "utf8mb4",
             # LOAD DATA LOCAL may read nothing until a load names its own
             # folder (prodev.bulkload); the capability itself is asked for here.
@@ -393,21 +401,31 @@ class MySQLBackend(Backend):
             cursor.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
 
     @contextmanager
-    def load_lock(self, connection: Connection, name: str, wait: int) -> Iterator[None]:
+    def load_lock(self, connection: Connection, name: str, wait: float) -> Iterator[None]:
+        deadline = time.monotonic() + wait
         with self.errors(connection), connection.cursor() as cursor:
             if not _get_lock(cursor, name, 0):
                 print(
                     "seed: another load of this table is running; waiting for it",
                     file=sys.stderr,
                 )
-                if not _get_lock(cursor, name, wait):
-                    raise SetupError(f"gave up waiting {wait} s for another load of this table")
+                while not _get_lock(cursor, name, self._lock_wait(deadline)):
+                    if time.monotonic() >= deadline:
+                        raise SetupError(
+                            f"another seed is loading this table: gave up after waiting "
+                            f"{wait:g} s for it (SEED_LOCK_WAIT sets how long)"
+                        )
         try:
             yield
         finally:
             with self.errors(connection), connection.cursor() as cursor:
                 cursor.execute("SELECT RELEASE_LOCK(%s)", (name,))
                 cursor.fetchall()
+
+
+    def _lock_wait(self, deadline: float) -> int:
+        """Seconds the next GET_LOCK may wait: a step, or what is left before ``deadline``."""
+        return max(0, min(self.lock_step, math.ceil(deadline - time.monotonic())))
 
 
 def _no_privilege(config: Config, message: str, needed: str) -> str:
