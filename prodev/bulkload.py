@@ -35,7 +35,7 @@ from typing import Any, BinaryIO
 from prodev.backends import Connection, errors_of
 from prodev.config import load_config
 from prodev.csvfile import NotStrict, User, read_users, strict_blocks, user_id_for
-from prodev.errors import SetupError
+from prodev.errors import SetupError, printable
 from prodev.schema import TABLE, check_table
 
 BATCH_SIZE = 1_000  # rows per executemany on the batched path, and per spool block
@@ -54,8 +54,13 @@ _NEEDS_ESCAPE = re.compile(f"[{re.escape(SPOOL_SPECIAL)}]")
 # buffer costs sort less CPU than a big one (runs that fit the cache, then a
 # cheap merge), and it sorts each run while this process validates the next.
 SORT_OPTIONS = ("-s", "-t", "\t", "-k1,1", "-S", "16M")
-LOAD_FOLDER_PREFIX = "alx-prodev-load-"  # tempfile.mkdtemp adds 8 random characters
+LOAD_FOLDER_PREFIX = "alx-prodev-load-"
+LOAD_FOLDER_RANDOM = 8  # characters tempfile.mkdtemp adds to the prefix
 LOAD_FIFO = "rows.tsv"
+# The C client library copies the name of a local file into a buffer of
+# FN_REFLEN (512) bytes: a longer path is cut short and the server asks for
+# a file that does not exist (a FIFO path of 511 bytes loads, of 512 fails).
+LOAD_PATH_MAX = 511
 FEED_POLL = 0.005  # seconds between the feeder's looks for the driver at the FIFO
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when its parent dies
 Block = tuple[int, int, str]  # rows, progress made, spool lines
@@ -122,10 +127,39 @@ def _use_load_data(connection: Connection) -> bool:
         cursor.execute("SELECT @@local_infile")
         allowed = bool(cursor.fetchone()[0])
     sorter = shutil.which("sort") is not None  # the bulk path sorts rows with it
-    if method == "load-data" and not (allowed and sorter):
-        missing = "no sort command on PATH" if allowed else "this server has local_infile off"
+    unusable = _unusable_load_path(_load_path(tempfile.gettempdir()))
+    if method == "load-data" and not (allowed and sorter and unusable is None):
+        if not allowed:
+            missing = "this server has local_infile off"
+        elif not sorter:
+            missing = "no sort command on PATH"
+        else:
+            missing = f"TMPDIR {unusable} (set TMPDIR to a shorter UTF-8 path)"
         raise SetupError(f"LOAD_METHOD=load-data, but {missing}: set LOAD_METHOD=auto or insert")
-    return allowed and sorter
+    return allowed and sorter and unusable is None
+
+
+def _load_path(temporary: str) -> Path:
+    """Where the load's FIFO goes under ``temporary``, with a folder name as long as mkdtemp's."""
+    return Path(temporary, LOAD_FOLDER_PREFIX + "x" * LOAD_FOLDER_RANDOM, LOAD_FIFO)
+
+
+def _unusable_load_path(fifo: Path) -> str | None:
+    """Why the driver cannot be handed ``fifo``'s path, or None if it can.
+
+    A path that is not UTF-8 crashes the C extension (SIGSEGV) and one over
+    LOAD_PATH_MAX bytes is cut short by the client library.
+    """
+    try:
+        size = len(str(fifo).encode("utf-8"))
+    except UnicodeEncodeError:
+        return "is not UTF-8 text, which the MySQL driver cannot be given"
+    if size > LOAD_PATH_MAX:
+        return (
+            f"is too long: the load's FIFO under it would be {size} bytes, "
+            f"the MySQL client library takes {LOAD_PATH_MAX}"
+        )
+    return None
 
 
 @contextmanager
@@ -278,6 +312,8 @@ def _load_spool(connection: Connection, rows: BinaryIO) -> int:
     folder = Path(tempfile.mkdtemp(prefix=LOAD_FOLDER_PREFIX))
     fifo = folder / LOAD_FIFO
     try:
+        if unusable := _unusable_load_path(fifo):  # _use_load_data has checked a name like it
+            raise SetupError(f"the load folder {printable(folder)} {unusable}: check TMPDIR")
         status = folder.stat()
         if status.st_uid != os.getuid() or status.st_mode & 0o077:
             raise SetupError(f"{folder}: not a private folder of this user; check TMPDIR")

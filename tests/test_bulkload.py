@@ -12,12 +12,14 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from conftest import run_script, table_rows, wait_for
 
-from tests.support.helpers import one_line_error, write_users_csv
+from prodev.bulkload import LOAD_PATH_MAX
+from tests.support.helpers import file_rows, one_line_error, write_users_csv
 
 only_mysql = pytest.mark.parametrize("engine", ["mysql"], indirect=True)
 pytestmark = only_mysql
@@ -253,3 +255,56 @@ def test_a_load_that_fails_before_the_feeder_opens_the_fifo_ends_cleanly(
     assert "no_such_table" in one_line_error(done)
     assert os.listdir(private_tmp["TMPDIR"]) == [], "the load folder was left behind"
     assert table_rows() == []
+
+
+# ------------------------------------------- a TMPDIR the driver cannot take (#17.9)
+
+
+def long_folder(base: Path, length: int) -> Path:
+    """A folder under ``base`` whose path is ``length`` characters long."""
+    path = str(base)
+    while len(path) < length:
+        path += "/" + "d" * min(200, length - len(path) - 1)
+    return Path(path)
+
+
+TMPDIRS: dict[str, Callable[[Path], Path]] = {
+    "not UTF-8": lambda base: base / os.fsdecode(b"tmp-\xff\xfe"),
+    "482 characters": lambda base: long_folder(base, 482),
+}
+
+
+@pytest.mark.parametrize("method", ["auto", "load-data"])
+@pytest.mark.parametrize("kind", TMPDIRS)
+def test_a_tmpdir_the_driver_cannot_take_falls_back_or_is_one_line(
+    empty_table: dict[str, str], tmp_path: Path, kind: str, method: str
+) -> None:
+    folder = TMPDIRS[kind](tmp_path)
+    folder.mkdir(parents=True)
+    csv = write_users(tmp_path / "users.csv", 5_000)
+    done = run_script(
+        "seed.py", str(csv), env={**empty_table, "TMPDIR": str(folder), "LOAD_METHOD": method}
+    )
+    if method == "auto":
+        assert done.returncode == 0, done.stderr
+        assert "5000 rows read, 5000 inserted" in done.stdout
+        assert [(*row[:3], Decimal(row[3])) for row in table_rows()] == file_rows(csv)
+    else:
+        assert "LOAD_METHOD=load-data, but TMPDIR is" in one_line_error(done)
+        assert table_rows() == []
+    assert os.listdir(folder) == [], "a load folder or FIFO was left behind"
+
+
+@pytest.mark.parametrize("pure", ["0", "1"], ids=["C extension", "pure Python"])
+def test_the_longest_tmpdir_the_client_library_takes_still_loads_data(
+    empty_table: dict[str, str], tmp_path: Path, pure: str
+) -> None:
+    # The FIFO's path is TMPDIR + "/alx-prodev-load-XXXXXXXX/rows.tsv".
+    folder = long_folder(tmp_path, LOAD_PATH_MAX - len("/alx-prodev-load-XXXXXXXX/rows.tsv"))
+    folder.mkdir(parents=True)
+    csv = write_users(tmp_path / "users.csv", 5_000)
+    env = {**empty_table, "TMPDIR": str(folder), "LOAD_METHOD": "load-data", "MYSQL_USE_PURE": pure}
+    done = run_script("seed.py", str(csv), env=env)
+    assert done.returncode == 0, done.stderr
+    assert [(*row[:3], Decimal(row[3])) for row in table_rows()] == file_rows(csv)
+    assert os.listdir(folder) == []
