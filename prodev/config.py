@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,7 +63,7 @@ class Config:
     user: str = "root"
     password: str = field(default="", repr=False)
     database: str = "ALX_prodev"
-    sqlite_path: Path = ROOT / "ALX_prodev.sqlite3"
+    sqlite_path: Path = ROOT / "ALX_prodev.sqlite3"  # a file: in-memory names are refused
     load_method: str = "auto"
     sqlite_timeout: float = 60.0  # seconds to wait for another process's lock
     use_pure: bool = False  # the pure Python driver (public API) even where the C one loads
@@ -123,6 +124,12 @@ def _config_from(environment: tuple[tuple[str, str | None], ...]) -> Config:
         hosts = ((setting("MYSQL_HOST", "127.0.0.1"), _port(setting("MYSQL_PORT", "3306"))),)
     timeout = _seconds(setting, "SQLITE_TIMEOUT", "60")
     lock_wait = _seconds(setting, "SEED_LOCK_WAIT", "600")
+    sqlite_path = setting("SQLITE_PATH", str(ROOT / f"{database}.sqlite3"))
+    if _in_memory(sqlite_path):
+        raise SetupError(
+            f"SQLITE_PATH={sqlite_path!r} names an in-memory SQLite database, whose data "
+            "would vanish when the process ends: give the path of a file"
+        )
     use_pure = setting("MYSQL_USE_PURE", "0").lower()
     if use_pure not in SWITCHES:
         raise SetupError(f"MYSQL_USE_PURE={use_pure!r} is not valid: use 1 or 0")
@@ -132,12 +139,26 @@ def _config_from(environment: tuple[tuple[str, str | None], ...]) -> Config:
         user=setting("MYSQL_USER", "root"),
         password=setting("MYSQL_PASSWORD", ""),
         database=database,
-        sqlite_path=Path(setting("SQLITE_PATH", str(ROOT / f"{database}.sqlite3"))),
+        sqlite_path=Path(sqlite_path),
         load_method=load_method,
         sqlite_timeout=timeout,
         use_pure=SWITCHES[use_pure],
         seed_lock_wait=lock_wait,
     )
+
+
+def _in_memory(path: str) -> bool:
+    """Whether SQLite would read ``path`` as an in-memory database, not a file.
+
+    ``:memory:`` itself, and the URI forms: ``file::memory:``, or any
+    ``file:`` URI with ``mode=memory``.
+    """
+    if path == ":memory:":
+        return True
+    if not path.startswith("file:"):
+        return False
+    uri = urllib.parse.urlsplit(path)
+    return uri.path == ":memory:" or "memory" in urllib.parse.parse_qs(uri.query).get("mode", [])
 
 
 def _seconds(setting: Callable[[str, str], str], key: str, default: str) -> float:

@@ -665,3 +665,22 @@ def test_a_seed_gives_up_in_one_line_after_seed_lock_wait(
     assert error.startswith(f"error: {GAVE_UP} 2 s for it (SEED_LOCK_WAIT")
     assert 2 <= waited < 20
     assert table_rows() == []
+
+
+# ------------------------------------------------ an in-memory SQLite (#17.11)
+
+
+@pytest.mark.parametrize(
+    "name", [":memory:", "file::memory:", "file:users?mode=memory&cache=shared"]
+)
+@pytest.mark.parametrize("args", [("seed.py",), ("main.py", "1")], ids=command_id)
+def test_an_in_memory_sqlite_path_is_refused_before_anything_is_done(
+    tmp_path: Path, args: tuple[str, ...], name: str
+) -> None:
+    env = offline_env("sqlite", free_port(), tmp_path / "unused.sqlite3")
+    script, *rest = args
+    result = run_script(str(ROOT / script), *rest, env={**env, "SQLITE_PATH": name}, cwd=tmp_path)
+    line = assert_fails_with_one_error(result, "SQLITE_PATH", "in-memory")
+    assert name in line
+    assert result.stdout == ""
+    assert list(tmp_path.iterdir()) == [], "a file was created"
