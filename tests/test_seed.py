@@ -29,7 +29,7 @@ from conftest import ROOT, TEST_DB, admin_query, run_script, server_settings, ta
 
 import seed
 from prodev import bulkload
-from prodev.backends.mysql import MySQLBackend
+from prodev.backends.mysql import MYSQL, MySQLBackend
 from prodev.config import load_config
 from prodev.csvfile import USER_ID_NAMESPACE
 from tests.support.helpers import free_port
@@ -684,3 +684,36 @@ def test_an_in_memory_sqlite_path_is_refused_before_anything_is_done(
     assert name in line
     assert result.stdout == ""
     assert list(tmp_path.iterdir()) == [], "a file was created"
+
+
+# ------------------------------------------ a long database name (#17.12)
+
+MYSQL8_LOCK_NAME_MAX = 64  # characters in a GET_LOCK name on MySQL 8 (MariaDB takes more)
+
+
+def test_every_seed_lock_name_fits_mysql_8() -> None:
+    names = [f"{database}.user_data.seed" for database in ("a", "a" * 64, "b" * 64)]
+    locks = [MYSQL.lock_name(name) for name in names]
+    assert all(len(lock) <= MYSQL8_LOCK_NAME_MAX for lock in locks), locks
+    assert len(set(locks)) == len(locks), "two databases would share a seed lock"
+
+
+@only_mysql
+def test_a_database_with_a_64_character_name_seeds(db_env: dict[str, str]) -> None:
+    database = f"{TEST_DB}_".ljust(64, "x")
+    try:
+        result = run_seed({**db_env, "MYSQL_DATABASE": database})
+        assert result.returncode == 0, result.stderr
+        assert SUMMARY.search(result.stdout)[1] == "1000"
+        rows = admin_query("SELECT COUNT(*) FROM user_data", database=database)
+        assert rows[0][0] == 1000
+    finally:
+        admin_query(f"DROP DATABASE IF EXISTS `{database}`", database=None)
+
+
+@only_mysql
+def test_the_seed_lock_is_held_under_its_short_name(empty_table: dict[str, str]) -> None:
+    short = MYSQL.lock_name(f"{TEST_DB}.user_data.seed")
+    with seed.prodev_connection() as holder, bulkload._seed_lock(holder):
+        assert admin_query("SELECT IS_USED_LOCK(%s)", (short,))[0][0] is not None
+    assert admin_query("SELECT IS_USED_LOCK(%s)", (short,))[0][0] is None

@@ -20,6 +20,7 @@ arrived in 9.2) are passed only where it accepts them.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
 import os
 import re
@@ -62,6 +63,9 @@ CONNECT_TIMEOUT = 5  # seconds; a dead address must not hang any entry point
 # packets dropped); longer than a large LOAD DATA's final reply.
 IO_TIMEOUT = 30
 LOCK_STEPS = 3  # a GET_LOCK call waits at most a third of IO_TIMEOUT
+# GET_LOCK names: MySQL 8 takes at most 64 characters (MariaDB more), so a
+# lock is named by this prefix and a SHA-1 of its name, 47 characters for any.
+LOCK_PREFIX = "prodev."
 # "Can't connect" (2003), "can't connect through socket" (2002) and "unknown
 # host" (2005, the name does not resolve): nothing answered. Anything else
 # means a server answered and refused, which must never be hidden by a silent
@@ -400,8 +404,14 @@ class MySQLBackend(Backend):
         with connection.cursor() as cursor:
             cursor.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
 
+    @staticmethod
+    def lock_name(name: str) -> str:
+        """The server's name for the lock called ``name``: short enough for any server."""
+        return LOCK_PREFIX + hashlib.sha1(name.encode("utf-8")).hexdigest()
+
     @contextmanager
     def load_lock(self, connection: Connection, name: str, wait: float) -> Iterator[None]:
+        name = self.lock_name(name)
         deadline = time.monotonic() + wait
         with self.errors(connection), connection.cursor() as cursor:
             if not _get_lock(cursor, name, 0):
@@ -421,7 +431,6 @@ class MySQLBackend(Backend):
             with self.errors(connection), connection.cursor() as cursor:
                 cursor.execute("SELECT RELEASE_LOCK(%s)", (name,))
                 cursor.fetchall()
-
 
     def _lock_wait(self, deadline: float) -> int:
         """Seconds the next GET_LOCK may wait: a step, or what is left before ``deadline``."""
