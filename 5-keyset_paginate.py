@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """Beyond the curriculum: keyset pagination that resumes after a lost server.
 
-``keyset_paginate(page_size, after=None)`` yields ``lazy_paginate``'s pages
-but asks for the rows *after the last user_id seen* instead of skipping
-``offset`` rows: the primary key answers that directly, so every page costs
-the same, however deep. That user_id is a position: pass it as ``after`` to
-resume later (only None or a user_id, a lower-case UUID, is accepted). When
-the server goes away the walk resumes by itself on the first configured
-server that answers, so every user comes once, in order, which OFFSET
-cannot promise: inserts and deletes shift its pages.
+``keyset_paginate(page_size, after=None)`` yields ``lazy_paginate``'s pages but
+asks for the rows *after the last user_id seen* instead of skipping ``offset``
+rows: the primary key answers that directly, so every page costs the same,
+however deep. That user_id is a position: pass it as ``after`` to resume later
+(only None or a user_id, a lower-case UUID, is accepted). After a lost
+connection the walk resumes on the first configured server that answers within
+30 s (retried with backoff: RECONNECT_SECONDS in prodev.resume), so every user
+comes once, in order, which OFFSET cannot promise.
 """
 
 from collections.abc import Iterator
