@@ -11,9 +11,9 @@ supplies the connections; the walk supplies the position::
 
 After a lost connection it tries again at once (another node may answer),
 then waits 0.1 s, 0.2 s, 0.4 s ... doubling up to 2 s between tries, for at
-most ``RECONNECT_SECONDS`` (30 s): a server restarting, or failing over, is
-usually back well within that. Then it gives up in one line saying how long
-it tried. A server that cannot be reached for the first connection is
+most ``RECONNECT_SECONDS`` (30 s; no try starts later): a server restarting
+or failing over is usually back well within that. Then it gives up in one
+line saying how long it tried. A server that cannot be reached for the first connection is
 refused at once: nothing was lost, so there is nothing to wait for.
 """
 
@@ -34,23 +34,20 @@ FIRST_WAIT = 0.1  # seconds between the first tries, doubling ...
 LONGEST_WAIT = 2.0  # ... up to this
 
 
-def reconnecting(
-    losses: int = RECONNECTS, seconds: float | None = None
-) -> Iterator[AbstractContextManager[Connection]]:
+def reconnecting(losses: int = RECONNECTS) -> Iterator[AbstractContextManager[Connection]]:
     """Yield connection contexts: a lost connection ends its context quietly.
 
     The caller's loop then takes the next context, a new connection, and
     resumes; it must leave the loop (``return``/``break``) once its work is
-    done. Each new connection is tried for ``seconds`` (default
-    ``RECONNECT_SECONDS``, read at the call) with backoff before ConnectionLost
-    says how long it tried. After ``losses`` lost connections the next loss
-    raises ConnectionLost, and a server that cannot be reached for the first
-    connection raises SetupError at once.
+    done. Each new connection is tried for ``RECONNECT_SECONDS`` (read then)
+    with backoff before ConnectionLost says how long it tried. After
+    ``losses`` lost connections the next loss raises ConnectionLost, and a
+    server that cannot be reached for the first connection raises SetupError
+    at once.
     """
-    patience = RECONNECT_SECONDS if seconds is None else seconds
     yield _lost_is_quiet(connections.open_connection, last=losses == 0)
     for loss in range(1, losses + 1):
-        yield _lost_is_quiet(lambda: _reconnect(patience), last=loss == losses)
+        yield _lost_is_quiet(lambda: _reconnect(RECONNECT_SECONDS), last=loss == losses)
 
 
 def _reconnect(seconds: float) -> Connection:
