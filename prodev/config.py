@@ -21,7 +21,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from prodev.errors import BadType, BadValue, SetupError
+from prodev.errors import BadType, BadValue, SetupError, shown
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINES = ("auto", "mysql", "sqlite")
@@ -52,6 +52,10 @@ SWITCHES = dict.fromkeys(("1", "true", "yes", "on"), True) | dict.fromkeys(
     ("0", "false", "no", "off"), False
 )
 MAX_SIZE = 2**63 - 1  # largest LIMIT/OFFSET a MySQL BIGINT can carry
+# A user_id as the project writes it: a UUID in canonical lower-case text.
+# Only these characters, which sort alike under MySQL's case-insensitive
+# collation and SQLite's byte order, so a position means one place on both.
+USER_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @dataclass(frozen=True)
@@ -209,4 +213,25 @@ def check_size(name: str, value: object, minimum: int = 1) -> int:
         raise BadType(f"{name} must be an int, not {type(value).__name__}: {value!r}")
     if not minimum <= value <= MAX_SIZE:
         raise BadValue(f"{name} must be an integer from {minimum} to {MAX_SIZE}, got {value}")
+    return value
+
+
+def check_user_id(name: str, value: object, optional: bool = False) -> str | None:
+    """Return ``value`` if it is a user_id (or, if ``optional``, None), else raise.
+
+    A user_id is a UUID in canonical lower-case text (``USER_ID``), as
+    seeding writes it. Like ``check_size`` the error is a ``TypeError`` or
+    ``ValueError`` and a ``SetupError``, raised before any connection, so a
+    value the table cannot hold never reaches a query: there engines differ
+    (MySQL refuses a mix of collations, SQLite quietly finds nothing).
+    """
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise BadType(f"{name} must be a user_id string, not {type(value).__name__}: {value!r}")
+    if not USER_ID.fullmatch(value):
+        raise BadValue(
+            f"{name} must be a user_id, a UUID in lower-case canonical form "
+            f"(like '00000000-0000-0000-0000-000000000000'), got {shown(value)}"
+        )
     return value
