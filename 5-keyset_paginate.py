@@ -31,8 +31,7 @@ def keyset_paginate(page_size: int,
                     after: str | None = None) -> Iterator[list[dict]]:
     """Yield pages of up to ``page_size`` users, user_ids after ``after``."""
     seed.check_size("page_size", page_size)
-    if after is not None and not isinstance(after, str):
-        raise TypeError(f"after must be a user_id string or None: {after!r}")
+    seed.check_user_id("after", after)
     for attempt in reconnecting():  # a new connection per lost server
         with attempt as connection:
             while page := page_after(connection, page_size, after):
