@@ -15,6 +15,7 @@ the test cuts: the shared server only ever sees refused logins.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import itertools
 import os
@@ -574,3 +575,74 @@ def test_server_gone_mid_load_commits_nothing_and_a_rerun_loads_the_file_exactly
     assert CANARY not in again.stdout + again.stderr
     expected = set(file_rows(large_csv))
     assert_same_rows(stored_rows(server, load_database), expected, "after the re-run")
+
+
+# ------------------------------------- a keyset walk whose server comes back
+
+keyset = importlib.import_module("5-keyset_paginate")
+PAGE = 100
+
+
+class PageReader(threading.Thread):
+    """Asks ``walk`` for its next page, in the background; keeps the page or the error."""
+
+    def __init__(self, walk: Iterator[list[dict]]) -> None:
+        super().__init__(daemon=True, name="keyset reader")
+        self.walk = walk
+        self.page: list[dict] | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.page = next(self.walk)
+        except Exception as error:  # the point: whatever the walk gives is recorded
+            self.error = error
+
+
+def test_a_keyset_walk_whose_server_is_back_after_failed_reconnects_carries_on(
+    stream_server: MySQLExecutor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Relay(stream_server.host, stream_server.port) as relay:
+        point_seed_at(monkeypatch, relay.port, STREAM_DB)
+        walk = keyset.keyset_paginate(PAGE)
+        first = next(walk)
+        relay.cut()
+        refused_before = relay.accepted
+        reader = PageReader(walk)
+        reader.start()
+        # The server is back only once the walk has tried twice and been refused.
+        assert wait_for(lambda: relay.accepted >= refused_before + 2, timeout=10)
+        relay.restore()
+        reader.join(30)
+        walk.close()
+
+    assert reader.error is None, repr(reader.error)
+    after = first[-1]["user_id"]
+    expected = query(
+        stream_server,
+        f"SELECT user_id FROM {STREAM_DB}.user_data WHERE user_id > %s ORDER BY user_id LIMIT %s",
+        (after, PAGE),
+    )
+    assert [user["user_id"] for user in reader.page or []] == [row[0] for row in expected]
+
+
+def test_a_keyset_walk_whose_server_stays_away_gives_up_after_reconnect_wait_in_one_line(
+    stream_server: MySQLExecutor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RECONNECT_WAIT", "1")
+    with Relay(stream_server.host, stream_server.port) as relay:
+        point_seed_at(monkeypatch, relay.port, STREAM_DB)
+        walk = keyset.keyset_paginate(PAGE)
+        next(walk)
+        relay.cut()
+        cut_at = time.monotonic()
+        with pytest.raises(seed.SetupError) as gave_up:
+            next(walk)
+        waited = time.monotonic() - cut_at
+
+    message = str(gave_up.value)
+    assert message.startswith("gave up reconnecting after 1 s (RECONNECT_WAIT): ")
+    assert "\n" not in message
+    assert CANARY not in error_texts(gave_up.value)
+    assert 1 <= waited < 1 + CONNECT_TIMEOUT + 2, waited
+    assert relay.accepted >= 3, "it tried more than once"

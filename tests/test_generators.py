@@ -369,6 +369,19 @@ def test_a_keyset_resume_point_that_is_not_a_user_id_fails_before_any_sql() -> N
         next(keyset.keyset_paginate(10, after=5))
 
 
+@pytest.mark.usefixtures("db_env", "no_database")
+@pytest.mark.parametrize(
+    "after", ["é", "", "00234E50-34EB-4CE2-94EC-26E3FA749796", "x" * 36, "0" * 1000]
+)
+def test_a_keyset_resume_point_not_in_user_id_form_is_the_same_error_on_both_engines(
+    engine: str, after: str
+) -> None:
+    with pytest.raises(ValueError, match=r"^after must be a user_id") as refused:
+        next(keyset.keyset_paginate(10, after=after))
+    assert isinstance(refused.value, seed.SetupError), "uncaught, it prints as one line"
+    assert repr(after[:40]) in str(refused.value), "the error names the value"
+
+
 # ------------------------------------------------- static checks with ast
 
 

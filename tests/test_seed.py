@@ -26,9 +26,10 @@ import pytest
 from conftest import ROOT, TEST_DB, admin_query, run_script, server_settings, table_rows
 
 import seed
+from prodev.bulkload import seed_lock_name
 from prodev.config import load_config
 from prodev.csvfile import USER_ID_NAMESPACE
-from tests.support.helpers import free_port
+from tests.support.helpers import free_port, one_line_error
 
 SAMPLE = ROOT / "user_data.csv"
 CREATED = "Table user_data created successfully"
@@ -593,3 +594,28 @@ def test_load_data_and_batch_paths_fill_the_same_table(
     assert batched == bulk
     assert (bulk[1].read, bulk[1].inserted) == (10, 9)
     assert len(bulk[2]) == 1009
+
+
+# ------------------------------------------------------ settings that vanish
+
+
+def test_an_in_memory_sqlite_path_is_refused_in_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "DB_ENGINE": "sqlite", "SQLITE_PATH": ":memory:"}
+
+    done = run_script(str(ROOT / "seed.py"), env=env, cwd=tmp_path)
+
+    line = one_line_error(done)
+    assert line.startswith("error: SQLITE_PATH=':memory:' is not valid")
+    assert "vanishes" in line
+    assert list(tmp_path.iterdir()) == [], "nothing was created"
+
+
+# ------------------------------------------------------------ the seed lock
+
+
+def test_the_seed_lock_name_fits_mysql_8s_64_characters_for_any_database_name() -> None:
+    longest, other = "d" * 64, "d" * 63 + "e"
+
+    assert len(seed_lock_name(longest)) <= 64
+    assert seed_lock_name(longest) != seed_lock_name(other)
+    assert seed_lock_name(longest) == seed_lock_name("d" * 64)
