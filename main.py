@@ -8,16 +8,18 @@ each pattern. ``python3 main.py --help`` lists the tasks.
 import argparse
 import asyncio
 import importlib
+import io
 import os
 import runpy
 import sys
 import time
-from contextlib import closing
+from contextlib import closing, redirect_stdout
 from itertools import islice
 from pathlib import Path
 
 import seed
 from prodev import connections, follow, produce
+from prodev.errors import stdout_to_a_pipe
 
 HERE = Path(__file__).resolve().parent
 TASKS = {
@@ -74,7 +76,10 @@ def async_tour() -> None:
     """Run lesson 8's two async streams at once, as its own demo does."""
     streams = importlib.import_module("8-async_streams")
     print("\n8-async_streams: two async streams at once on one event loop (asyncio.gather)")
-    asyncio.run(streams.main())
+    with redirect_stdout(io.StringIO()) as shown:  # indented like the other lessons
+        asyncio.run(streams.main())
+    for line in shown.getvalue().splitlines():
+        print(" ", line)
 
 
 def live_tour() -> None:
@@ -126,13 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Only seeding may create the SQLite file: the tour and task 0 seed.
         seed.check_server(create=task in (None, 0))
-        run_task(task) if task is not None else tour()
+        with stdout_to_a_pipe():  # the reader (head, less) may go early
+            run_task(task) if task is not None else tour()
     except seed.SetupError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except BrokenPipeError:
-        # The reader (head, less) has gone: stop quietly, as the drivers do.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

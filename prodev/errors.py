@@ -3,9 +3,15 @@
 Values from outside (a CSV field, a header, a file name) reach an error line
 only through ``shown`` or ``printable``: quoted or escaped, so no control
 character reaches the terminal, and cut, so a huge value gives a short line.
+A reader that stops early (``| head``) is no error at all: ``stdout_to_a_pipe``
+ends a command quietly then.
 """
 
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TextIO
 
 SHOWN_CHARS = 40  # characters of a value an error line quotes
 
@@ -68,3 +74,18 @@ def printable(text: object) -> str:
     """
     text = str(text)
     return text if text.isprintable() else repr(text)[1:-1]
+
+
+@contextmanager
+def stdout_to_a_pipe() -> Iterator[TextIO]:
+    """Standard output, for a command whose reader may stop early (``| head``).
+
+    When the reader has gone, the write that notices raises BrokenPipeError
+    and the pipeline is closed by then; this ends the command quietly
+    instead. Python flushes stdout once more at exit, which would fail and
+    print "Exception ignored"; /dev/null in its place takes that flush.
+    """
+    try:
+        yield sys.stdout
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

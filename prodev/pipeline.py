@@ -27,14 +27,11 @@ from __future__ import annotations
 
 import argparse
 import functools
-import os
-import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from typing import Any, TextIO, TypeVar
+from typing import Any, TypeVar
 
 from prodev.config import check_size
-from prodev.errors import SHOWN_CHARS, SetupError, printable, shown
+from prodev.errors import SHOWN_CHARS, SetupError, printable, shown, stdout_to_a_pipe
 
 Out = TypeVar("Out")
 Stage = Callable[..., Iterator[Out]]
@@ -134,18 +131,3 @@ def older_than(description: str, argv: list[str] | None = None) -> int:
         help="export the users strictly older than AGE (default 25)",
     )
     return parser.parse_args(argv).older_than
-
-
-@contextmanager
-def stdout_to_a_pipe() -> Iterator[TextIO]:
-    """Standard output, for a command whose reader may stop early (``| head``).
-
-    When the reader has gone, the write that notices raises BrokenPipeError
-    and the pipeline is closed by then; this ends the command quietly
-    instead. Python flushes stdout once more at exit, which would fail and
-    print "Exception ignored"; /dev/null in its place takes that flush.
-    """
-    try:
-        yield sys.stdout
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import secrets
 import sys
 import threading
@@ -29,7 +28,7 @@ from typing import NoReturn
 from prodev.backends import Connection, errors_of
 from prodev.connections import prodev_connection
 from prodev.csvfile import user_id_for
-from prodev.errors import SetupError, TryAgain, report
+from prodev.errors import SetupError, TryAgain, report, stdout_to_a_pipe
 
 RETRIES = 5  # runs of one transaction that loses a deadlock
 MOST_AT_ONCE = 1_000  # rows in one transaction when the producer is behind
@@ -179,15 +178,13 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.monotonic()
     try:
-        count = produce(args.rate, args.seconds, timestamps if args.timestamps else None)
-        elapsed = time.monotonic() - started
-        print(f"produce: {count} users in {elapsed:.2f} s ({count / elapsed:.1f}/s)")
+        with stdout_to_a_pipe():
+            count = produce(args.rate, args.seconds, timestamps if args.timestamps else None)
+            elapsed = time.monotonic() - started
+            print(f"produce: {count} users in {elapsed:.2f} s ({count / elapsed:.1f}/s)")
     except SetupError as error:
         report(error)
         return 1
-    except BrokenPipeError:
-        # The reader (head) has gone: stop quietly, as the curriculum's drivers do.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
