@@ -41,7 +41,6 @@ KEYS = (
     "MYSQL_USE_PURE",
     "MYSQL_IO_TIMEOUT",
     "SEED_LOCK_WAIT",
-    "RECONNECT_WAIT",
 )
 # Sent to the server as text: bytes that are not UTF-8 cannot be.
 TEXT_ONLY = ("MYSQL_HOST", "MYSQL_HOSTS", "MYSQL_USER", "MYSQL_PASSWORD")
@@ -54,7 +53,9 @@ SWITCHES = dict.fromkeys(("1", "true", "yes", "on"), True) | dict.fromkeys(
 )
 MAX_SIZE = 2**63 - 1  # largest LIMIT/OFFSET a MySQL BIGINT can carry
 WHOLE_SECONDS = re.compile(r"[0-9]{1,6}")
-# A user_id as the project writes it: a UUID in lower-case hex (str(uuid5(...))).
+# A user_id as the project writes it: a UUID in canonical lower-case text.
+# Only these characters, which sort alike under MySQL's case-insensitive
+# collation and SQLite's byte order, so a position means one place on both.
 USER_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -75,8 +76,6 @@ class Config:
     # (frozen, packets dropped); longer than a large LOAD DATA's final reply.
     io_timeout: int = 30
     seed_lock_wait: int = 600  # seconds a load waits for another load of the same table
-    # Seconds a keyset walk keeps trying to reconnect after a lost connection.
-    reconnect_wait: float = 30.0
 
     @property
     def address(self) -> str:
@@ -152,7 +151,6 @@ def _config_from(environment: tuple[tuple[str, str | None], ...]) -> Config:
         use_pure=SWITCHES[use_pure],
         io_timeout=_whole_seconds("MYSQL_IO_TIMEOUT", setting("MYSQL_IO_TIMEOUT", "30"), 2),
         seed_lock_wait=_whole_seconds("SEED_LOCK_WAIT", setting("SEED_LOCK_WAIT", "600"), 0),
-        reconnect_wait=_seconds("RECONNECT_WAIT", setting("RECONNECT_WAIT", "30")),
     )
 
 
@@ -214,20 +212,22 @@ def check_size(name: str, value: object, minimum: int = 1) -> int:
     return value
 
 
-def check_user_id(name: str, value: object) -> str | None:
-    """Return ``value`` if it is None or a user_id, else raise before any query.
+def check_user_id(name: str, value: object, optional: bool = False) -> str | None:
+    """Return ``value`` if it is a user_id (or, if ``optional``, None), else raise.
 
-    The error is a ``TypeError`` or ``ValueError`` (and a ``SetupError``),
-    the same on both engines: the engines compare other strings differently
-    (MySQL refuses one outside the column's character set, SQLite compares
-    it as it is), so only the form the project writes is accepted.
+    A user_id is a UUID in canonical lower-case text (``USER_ID``), as
+    seeding writes it. Like ``check_size`` the error is a ``TypeError`` or
+    ``ValueError`` and a ``SetupError``, raised before any connection, so a
+    value the table cannot hold never reaches a query: there engines differ
+    (MySQL refuses a mix of collations, SQLite quietly finds nothing).
     """
-    if value is None:
+    if value is None and optional:
         return None
     if not isinstance(value, str):
-        raise BadType(
-            f"{name} must be a user_id string or None, not {type(value).__name__}: {value!r}"
-        )
+        raise BadType(f"{name} must be a user_id string, not {type(value).__name__}: {value!r}")
     if not USER_ID.fullmatch(value):
-        raise BadValue(f"{name} must be a user_id (a lower-case UUID), got {shown(value)}")
+        raise BadValue(
+            f"{name} must be a user_id, a UUID in lower-case canonical form "
+            f"(like '00000000-0000-0000-0000-000000000000'), got {shown(value)}"
+        )
     return value

@@ -44,11 +44,6 @@ class ConnectionLost(SetupError):
     """The server went away in the middle of a query (crash, restart, failover)."""
 
 
-class Unreachable(SetupError):
-    """No server answered a connect, or one dropped it in the handshake:
-    nothing refused, nothing was under way, and it may answer again soon."""
-
-
 class TryAgain(SetupError):
     """The transaction lost a lock wait or a deadlock (on Galera: certification)
     and was rolled back; running it again is the server's own advice."""

@@ -281,8 +281,9 @@ TMPDIRS = {
 
 
 @pytest.fixture(params=TMPDIRS)
-def unusable_tmp(request: pytest.FixtureRequest, empty_table: dict[str, str], tmp_path: Path
-                 ) -> dict[str, str]:
+def unusable_tmp(
+    request: pytest.FixtureRequest, empty_table: dict[str, str], tmp_path: Path
+) -> dict[str, str]:
     """db_env with a TMPDIR under which the driver cannot load a FIFO."""
     folder = TMPDIRS[request.param](tmp_path)
     folder.mkdir(exist_ok=True)

@@ -44,7 +44,7 @@ from prodev.backends.base import (
     open_uncancelled,
 )
 from prodev.config import Config, load_config
-from prodev.errors import ConnectionLost, SetupError, TryAgain, Unreachable
+from prodev.errors import ConnectionLost, SetupError, TryAgain
 from prodev.schema import (
     EMAIL_MAX,
     LOG_BOUNDARY,
@@ -183,7 +183,7 @@ class MySQLBackend(Backend):
             # Lost in the handshake is not a lost session: nothing was under way.
             lost = getattr(error, "errno", None) in LOST
             raise (
-                Unreachable(f"MySQL error at {config.address}: {error.msg}")
+                SetupError(f"MySQL error at {config.address}: {error.msg}")
                 if lost
                 else self.translate(error, None)
             ) from error
@@ -283,7 +283,7 @@ class MySQLBackend(Backend):
         config = load_config()
         errno, message = getattr(error, "errno", None), getattr(error, "msg", str(error))
         if errno in UNREACHABLE:
-            return Unreachable(
+            return SetupError(
                 f"cannot reach MySQL at {config.address}: start the server, or set "
                 "MYSQL_HOST/MYSQL_PORT (or DB_ENGINE=sqlite) in the environment or .env"
             )
