@@ -14,8 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +39,7 @@ KEYS = (
     "LOAD_METHOD",
     "SQLITE_TIMEOUT",
     "MYSQL_USE_PURE",
+    "MYSQL_IO_TIMEOUT",
     "SEED_LOCK_WAIT",
 )
 # Sent to the server as text: bytes that are not UTF-8 cannot be.
@@ -52,6 +52,7 @@ SWITCHES = dict.fromkeys(("1", "true", "yes", "on"), True) | dict.fromkeys(
     ("0", "false", "no", "off"), False
 )
 MAX_SIZE = 2**63 - 1  # largest LIMIT/OFFSET a MySQL BIGINT can carry
+WHOLE_SECONDS = re.compile(r"[0-9]{1,6}")
 # A user_id as the project writes it: a UUID in canonical lower-case text.
 # Only these characters, which sort alike under MySQL's case-insensitive
 # collation and SQLite's byte order, so a position means one place on both.
@@ -67,11 +68,14 @@ class Config:
     user: str = "root"
     password: str = field(default="", repr=False)
     database: str = "ALX_prodev"
-    sqlite_path: Path = ROOT / "ALX_prodev.sqlite3"  # a file: in-memory names are refused
+    sqlite_path: Path = ROOT / "ALX_prodev.sqlite3"
     load_method: str = "auto"
     sqlite_timeout: float = 60.0  # seconds to wait for another process's lock
     use_pure: bool = False  # the pure Python driver (public API) even where the C one loads
-    seed_lock_wait: float = 600.0  # seconds a seed waits for another seed of the same table
+    # Seconds a MySQL read or write may wait on a server that has gone silent
+    # (frozen, packets dropped); longer than a large LOAD DATA's final reply.
+    io_timeout: int = 30
+    seed_lock_wait: int = 600  # seconds a load waits for another load of the same table
 
     @property
     def address(self) -> str:
@@ -126,17 +130,15 @@ def _config_from(environment: tuple[tuple[str, str | None], ...]) -> Config:
         hosts = tuple(_parse_address(item) for item in values["MYSQL_HOSTS"].split(","))
     else:
         hosts = ((setting("MYSQL_HOST", "127.0.0.1"), _port(setting("MYSQL_PORT", "3306"))),)
-    timeout = _seconds(setting, "SQLITE_TIMEOUT", "60")
-    lock_wait = _seconds(setting, "SEED_LOCK_WAIT", "600")
-    sqlite_path = setting("SQLITE_PATH", str(ROOT / f"{database}.sqlite3"))
-    if _in_memory(sqlite_path):
-        raise SetupError(
-            f"SQLITE_PATH={sqlite_path!r} names an in-memory SQLite database, whose data "
-            "would vanish when the process ends: give the path of a file"
-        )
     use_pure = setting("MYSQL_USE_PURE", "0").lower()
     if use_pure not in SWITCHES:
         raise SetupError(f"MYSQL_USE_PURE={use_pure!r} is not valid: use 1 or 0")
+    sqlite_path = setting("SQLITE_PATH", str(ROOT / f"{database}.sqlite3"))
+    if sqlite_path == ":memory:":
+        raise SetupError(
+            f"SQLITE_PATH={sqlite_path!r} is not valid: an in-memory database vanishes when "
+            "the process ends; give the path of a file"
+        )
     return Config(
         engine=engine,
         hosts=hosts,
@@ -145,28 +147,22 @@ def _config_from(environment: tuple[tuple[str, str | None], ...]) -> Config:
         database=database,
         sqlite_path=Path(sqlite_path),
         load_method=load_method,
-        sqlite_timeout=timeout,
+        sqlite_timeout=_seconds("SQLITE_TIMEOUT", setting("SQLITE_TIMEOUT", "60")),
         use_pure=SWITCHES[use_pure],
-        seed_lock_wait=lock_wait,
+        io_timeout=_whole_seconds("MYSQL_IO_TIMEOUT", setting("MYSQL_IO_TIMEOUT", "30"), 2),
+        seed_lock_wait=_whole_seconds("SEED_LOCK_WAIT", setting("SEED_LOCK_WAIT", "600"), 0),
     )
 
 
-def _in_memory(path: str) -> bool:
-    """Whether SQLite would read ``path`` as an in-memory database, not a file.
-
-    ``:memory:`` itself, and the URI forms: ``file::memory:``, or any
-    ``file:`` URI with ``mode=memory``.
-    """
-    if path == ":memory:":
-        return True
-    if not path.startswith("file:"):
-        return False
-    uri = urllib.parse.urlsplit(path)
-    return uri.path == ":memory:" or "memory" in urllib.parse.parse_qs(uri.query).get("mode", [])
+def _whole_seconds(key: str, text: str, minimum: int) -> int:
+    if not WHOLE_SECONDS.fullmatch(text) or int(text) < minimum:
+        raise SetupError(
+            f"{key}={text!r} is not valid: give a whole number of seconds, at least {minimum}"
+        )
+    return int(text)
 
 
-def _seconds(setting: Callable[[str, str], str], key: str, default: str) -> float:
-    text = setting(key, default)
+def _seconds(key: str, text: str) -> float:
     if not SECONDS.fullmatch(text):
         raise SetupError(f"{key}={text!r} is not valid: give a number of seconds")
     return float(text)

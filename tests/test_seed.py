@@ -16,8 +16,6 @@ import re
 import socket
 import sqlite3
 import subprocess
-import threading
-import time
 import uuid
 from collections.abc import Callable
 from contextlib import redirect_stdout
@@ -28,11 +26,10 @@ import pytest
 from conftest import ROOT, TEST_DB, admin_query, run_script, server_settings, table_rows
 
 import seed
-from prodev import bulkload
-from prodev.backends.mysql import MYSQL, MySQLBackend
+from prodev.bulkload import seed_lock_name
 from prodev.config import load_config
 from prodev.csvfile import USER_ID_NAMESPACE
-from tests.support.helpers import free_port
+from tests.support.helpers import free_port, one_line_error
 
 SAMPLE = ROOT / "user_data.csv"
 CREATED = "Table user_data created successfully"
@@ -489,7 +486,6 @@ BAD_SETTINGS = [
     ("MYSQL_PORT", "abc"),
     ("MYSQL_PORT", "0"),
     ("MYSQL_PORT", "70000"),
-    ("SEED_LOCK_WAIT", "soon"),
 ]
 
 
@@ -600,120 +596,26 @@ def test_load_data_and_batch_paths_fill_the_same_table(
     assert len(bulk[2]) == 1009
 
 
-# ------------------------------------------------ two seeds of one table (#17.10)
-
-WAITED = "seed: another load of this table is running; waiting for it"
-GAVE_UP = "another seed is loading this table: gave up after waiting"
-SHORT_IO_TIMEOUT = 2  # seconds; the default read timeout is 30
-HOLD = 2.5 * SHORT_IO_TIMEOUT  # the first seed holds its lock past the read timeout
+# ------------------------------------------------------ settings that vanish
 
 
-@only_mysql
-@pytest.mark.parametrize("released", [True, False], ids=["released", "held past the deadline"])
-def test_a_second_seed_waits_past_the_read_timeout_for_the_first(
-    empty_table: dict[str, str], monkeypatch: pytest.MonkeyPatch, released: bool
-) -> None:
-    deadline = 30 if released else 2 * SHORT_IO_TIMEOUT
-    monkeypatch.setenv("SEED_LOCK_WAIT", str(deadline))
-    backend = MySQLBackend(io_timeout=SHORT_IO_TIMEOUT)
-    waiter = backend.connect(load_config(), database=True)
-    outcome: dict[str, object] = {}
+def test_an_in_memory_sqlite_path_is_refused_in_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "DB_ENGINE": "sqlite", "SQLITE_PATH": ":memory:"}
 
-    def second_seed() -> None:
-        started = time.monotonic()
-        try:
-            with bulkload._seed_lock(waiter):
-                pass
-        except seed.SetupError as error:
-            outcome["error"] = error
-        outcome["waited"] = time.monotonic() - started
+    done = run_script(str(ROOT / "seed.py"), env=env, cwd=tmp_path)
 
-    try:
-        with seed.prodev_connection() as holder, bulkload._seed_lock(holder):
-            thread = threading.Thread(target=second_seed, daemon=True)
-            thread.start()
-            thread.join(HOLD if released else deadline + 2 * SHORT_IO_TIMEOUT)
-        thread.join(30)
-    finally:
-        backend.close(waiter)
-
-    assert not thread.is_alive()
-    assert outcome["waited"] > SHORT_IO_TIMEOUT
-    if released:
-        assert "error" not in outcome, outcome["error"]
-        assert outcome["waited"] >= HOLD
-    else:
-        assert isinstance(outcome.get("error"), seed.SetupError), outcome
-        assert not isinstance(outcome["error"], seed.ConnectionLost)
-        assert GAVE_UP in str(outcome["error"])
-        assert deadline <= outcome["waited"] < deadline + SHORT_IO_TIMEOUT
+    line = one_line_error(done)
+    assert line.startswith("error: SQLITE_PATH=':memory:' is not valid")
+    assert "vanishes" in line
+    assert list(tmp_path.iterdir()) == [], "nothing was created"
 
 
-@only_mysql
-def test_a_seed_gives_up_in_one_line_after_seed_lock_wait(
-    empty_table: dict[str, str], tmp_path: Path
-) -> None:
-    csv_file = write_csv(tmp_path / "users.csv", [("Ann Lee", "ann@example.org", "30")])
-    with seed.prodev_connection() as holder, bulkload._seed_lock(holder):
-        started = time.monotonic()
-        result = run_seed({**empty_table, "SEED_LOCK_WAIT": "2"}, str(csv_file))
-        waited = time.monotonic() - started
-    assert result.returncode == 1
-    assert "Traceback" not in result.stderr
-    waiting, error = result.stderr.splitlines()
-    assert waiting == WAITED
-    assert error.startswith(f"error: {GAVE_UP} 2 s for it (SEED_LOCK_WAIT")
-    assert 2 <= waited < 20
-    assert table_rows() == []
+# ------------------------------------------------------------ the seed lock
 
 
-# ------------------------------------------------ an in-memory SQLite (#17.11)
+def test_the_seed_lock_name_fits_mysql_8s_64_characters_for_any_database_name() -> None:
+    longest, other = "d" * 64, "d" * 63 + "e"
 
-
-@pytest.mark.parametrize(
-    "name", [":memory:", "file::memory:", "file:users?mode=memory&cache=shared"]
-)
-@pytest.mark.parametrize("args", [("seed.py",), ("main.py", "1")], ids=command_id)
-def test_an_in_memory_sqlite_path_is_refused_before_anything_is_done(
-    tmp_path: Path, args: tuple[str, ...], name: str
-) -> None:
-    env = offline_env("sqlite", free_port(), tmp_path / "unused.sqlite3")
-    script, *rest = args
-    result = run_script(str(ROOT / script), *rest, env={**env, "SQLITE_PATH": name}, cwd=tmp_path)
-    line = assert_fails_with_one_error(result, "SQLITE_PATH", "in-memory")
-    assert name in line
-    assert result.stdout == ""
-    assert list(tmp_path.iterdir()) == [], "a file was created"
-
-
-# ------------------------------------------ a long database name (#17.12)
-
-MYSQL8_LOCK_NAME_MAX = 64  # characters in a GET_LOCK name on MySQL 8 (MariaDB takes more)
-
-
-def test_every_seed_lock_name_fits_mysql_8() -> None:
-    names = [f"{database}.user_data.seed" for database in ("a", "a" * 64, "b" * 64)]
-    locks = [MYSQL.lock_name(name) for name in names]
-    assert all(len(lock) <= MYSQL8_LOCK_NAME_MAX for lock in locks), locks
-    assert len(set(locks)) == len(locks), "two databases would share a seed lock"
-
-
-@only_mysql
-def test_a_database_with_a_64_character_name_seeds(db_env: dict[str, str]) -> None:
-    database = f"{TEST_DB}_".ljust(64, "x")
-    try:
-        result = run_seed({**db_env, "MYSQL_DATABASE": database})
-        assert result.returncode == 0, result.stderr
-        assert SUMMARY.search(result.stdout)[1] == "1000"
-        rows = admin_query("SELECT COUNT(*) FROM user_data", database=database)
-        assert rows[0][0] == 1000
-    finally:
-        admin_query(f"DROP DATABASE IF EXISTS `{database}`", database=None)
-
-
-@only_mysql
-def test_the_seed_lock_is_held_under_its_short_name(empty_table: dict[str, str]) -> None:
-    short = MYSQL.lock_name(f"{TEST_DB}.user_data.seed")
-    with seed.prodev_connection() as holder, bulkload._seed_lock(holder):
-        assert admin_query("SELECT IS_USED_LOCK(%s)", (short,))[0][0] is not None
-    assert admin_query("SELECT IS_USED_LOCK(%s)", (short,))[0][0] is None
+    assert len(seed_lock_name(longest)) <= 64
+    assert seed_lock_name(longest) != seed_lock_name(other)
+    assert seed_lock_name(longest) == seed_lock_name("d" * 64)

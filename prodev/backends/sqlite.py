@@ -298,7 +298,7 @@ class SQLiteBackend(Backend):
         """SQLite reads committed data already, and has no gap locks."""
 
     @contextmanager
-    def load_lock(self, connection: Connection, name: str, wait: float) -> Iterator[None]:
+    def load_lock(self, connection: Connection, name: str, wait: int) -> Iterator[None]:
         yield  # SQLite's own write lock serialises writers, with a timeout
 
 
