@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,7 +135,7 @@ def _config_from(environment: tuple[tuple[str, str | None], ...]) -> Config:
     if use_pure not in SWITCHES:
         raise SetupError(f"MYSQL_USE_PURE={use_pure!r} is not valid: use 1 or 0")
     sqlite_path = setting("SQLITE_PATH", str(ROOT / f"{database}.sqlite3"))
-    if sqlite_path == ":memory:":
+    if _in_memory(sqlite_path):
         raise SetupError(
             f"SQLITE_PATH={sqlite_path!r} is not valid: an in-memory database vanishes when "
             "the process ends; give the path of a file"
@@ -152,6 +153,20 @@ def _config_from(environment: tuple[tuple[str, str | None], ...]) -> Config:
         io_timeout=_whole_seconds("MYSQL_IO_TIMEOUT", setting("MYSQL_IO_TIMEOUT", "30"), 2),
         seed_lock_wait=_whole_seconds("SEED_LOCK_WAIT", setting("SEED_LOCK_WAIT", "600"), 0),
     )
+
+
+def _in_memory(path: str) -> bool:
+    """Whether SQLite would take ``path`` as an in-memory database, not a file.
+
+    ``:memory:`` itself, and the URI forms: ``file::memory:``, or any
+    ``file:`` URI with ``mode=memory``.
+    """
+    if path == ":memory:":
+        return True
+    if not path.startswith("file:"):
+        return False
+    uri = urllib.parse.urlsplit(path)
+    return uri.path == ":memory:" or "memory" in urllib.parse.parse_qs(uri.query).get("mode", [])
 
 
 def _whole_seconds(key: str, text: str, minimum: int) -> int:

@@ -486,6 +486,7 @@ BAD_SETTINGS = [
     ("MYSQL_PORT", "abc"),
     ("MYSQL_PORT", "0"),
     ("MYSQL_PORT", "70000"),
+    ("SEED_LOCK_WAIT", "soon"),
 ]
 
 
@@ -610,6 +611,19 @@ def test_an_in_memory_sqlite_path_is_refused_in_one_line(tmp_path: Path) -> None
     assert list(tmp_path.iterdir()) == [], "nothing was created"
 
 
+@pytest.mark.parametrize("name", ["file::memory:", "file:users?mode=memory&cache=shared"])
+@pytest.mark.parametrize("args", [("seed.py",), ("main.py", "1")], ids=command_id)
+def test_an_in_memory_sqlite_uri_is_refused_before_anything_is_done(
+    tmp_path: Path, args: tuple[str, ...], name: str
+) -> None:
+    env = offline_env("sqlite", free_port(), tmp_path / "unused.sqlite3")
+    script, *rest = args
+    result = run_script(str(ROOT / script), *rest, env={**env, "SQLITE_PATH": name}, cwd=tmp_path)
+    assert_fails_with_one_error(result, f"SQLITE_PATH={name!r}", "in-memory")
+    assert result.stdout == ""
+    assert list(tmp_path.iterdir()) == [], "a file was created"
+
+
 # ------------------------------------------------------------ the seed lock
 
 
@@ -619,3 +633,15 @@ def test_the_seed_lock_name_fits_mysql_8s_64_characters_for_any_database_name() 
     assert len(seed_lock_name(longest)) <= 64
     assert seed_lock_name(longest) != seed_lock_name(other)
     assert seed_lock_name(longest) == seed_lock_name("d" * 64)
+
+
+@only_mysql
+def test_a_database_with_a_64_character_name_seeds(db_env: dict[str, str]) -> None:
+    database = f"{TEST_DB}_".ljust(64, "x")
+    try:
+        result = run_seed({**db_env, "MYSQL_DATABASE": database})
+        assert result.returncode == 0, result.stderr
+        assert SUMMARY.search(result.stdout)[1] == "1000"
+        assert admin_query("SELECT COUNT(*) FROM user_data", database=database) == [(1000,)]
+    finally:
+        admin_query(f"DROP DATABASE IF EXISTS `{database}`", database=None)
