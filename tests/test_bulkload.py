@@ -12,14 +12,16 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import mysql.connector
 import pytest
 from conftest import TEST_DB, run_script, server_settings, table_rows, wait_for
 
+from prodev.backends.mysql import LOCAL_PATH_MAX
 from prodev.bulkload import seed_lock_name
-from tests.support.helpers import one_line_error, write_users_csv
+from tests.support.helpers import file_rows, one_line_error, write_users_csv
 
 only_mysql = pytest.mark.parametrize("engine", ["mysql"], indirect=True)
 pytestmark = only_mysql
@@ -313,6 +315,21 @@ def test_load_data_is_one_line_when_tmpdir_cannot_hold_the_fifo(
     assert os.listdir(unusable_tmp["TMPDIR"]) == []
 
 
+@pytest.mark.parametrize("pure", ["0", "1"], ids=["C extension", "pure Python"])
+def test_the_longest_tmpdir_the_client_library_takes_still_loads_data(
+    empty_table: dict[str, str], tmp_path: Path, pure: str
+) -> None:
+    # The FIFO's path is TMPDIR + "/alx-prodev-load-XXXXXXXX/rows.tsv": 511 bytes
+    # loads on the C extension, 512 is cut short (see LOCAL_PATH_MAX).
+    folder = long_folder(tmp_path, LOCAL_PATH_MAX - len("/alx-prodev-load-XXXXXXXX/rows.tsv"))
+    csv = write_users(tmp_path / "users.csv", 5_000)
+    env = {**empty_table, "TMPDIR": str(folder), "LOAD_METHOD": "load-data", "MYSQL_USE_PURE": pure}
+    done = run_script("seed.py", str(csv), env=env)
+    assert done.returncode == 0, done.stderr
+    assert [(*row[:3], Decimal(row[3])) for row in table_rows()] == file_rows(csv)
+    assert os.listdir(folder) == []
+
+
 # --------------------------------------- waiting for another load of the table
 
 WAITED = "seed: another load of this table is running; waiting for it"
@@ -358,7 +375,7 @@ def test_a_second_load_waits_the_whole_lock_wait_past_the_read_timeout_then_one_
     assert done.returncode == 1, done.stderr
     assert lines[0] == WAITED
     assert lines[1:] == [
-        "error: gave up waiting 5 s for another load of this table (SEED_LOCK_WAIT): "
+        "error: another seed is loading this table: gave up waiting 5 s for it (SEED_LOCK_WAIT): "
         "try again when it has finished"
     ]
     assert table_rows() == []

@@ -414,7 +414,7 @@ class MySQLBackend(Backend):
                 )
                 if not _wait_for_lock(cursor, name, wait, load_config().io_timeout):
                     raise SetupError(
-                        f"gave up waiting {wait} s for another load of this table "
+                        f"another seed is loading this table: gave up waiting {wait} s for it "
                         "(SEED_LOCK_WAIT): try again when it has finished"
                     )
         try:
