@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Beyond the curriculum: keyset pagination that resumes after a lost server.
 
-``keyset_paginate(page_size, after=None)`` yields ``lazy_paginate``'s pages
-but asks for the rows *after the last user_id seen* instead of skipping
-``offset`` rows: the primary key answers that directly, so every page costs
-the same, however deep. That user_id is a position: pass it as ``after`` to
-resume later. When the server goes away the walk resumes by itself on the
-first configured server that answers, so every user comes once, in order,
-which OFFSET cannot promise: inserts and deletes shift its pages.
+``keyset_paginate(page_size, after=None)`` yields ``lazy_paginate``'s pages but
+asks for the rows *after the last user_id seen* instead of skipping ``offset``
+rows: the primary key answers that directly, so every page costs the same,
+however deep. That user_id is a position: pass it as ``after`` to resume later
+(only None or a user_id, a lower-case UUID, is accepted). After a lost
+connection the walk resumes on the first configured server that answers within
+30 s (retried with backoff: RECONNECT_SECONDS in prodev.resume), so every user
+comes once, in order, which OFFSET cannot promise.
 """
 
 from collections.abc import Iterator
@@ -31,8 +32,7 @@ def keyset_paginate(page_size: int,
                     after: str | None = None) -> Iterator[list[dict]]:
     """Yield pages of up to ``page_size`` users, user_ids after ``after``."""
     seed.check_size("page_size", page_size)
-    if after is not None and not isinstance(after, str):
-        raise TypeError(f"after must be a user_id string or None: {after!r}")
+    seed.check_user_id("after", after, optional=True)
     for attempt in reconnecting():  # a new connection per lost server
         with attempt as connection:
             while page := page_after(connection, page_size, after):

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from prodev import curriculum, schema
 from prodev.bulkload import LoadResult, load_users
-from prodev.config import ROOT, check_size, load_config
+from prodev.config import ROOT, check_size, check_user_id, load_config
 from prodev.connections import (
     Connection,
     check_server,
@@ -45,6 +45,7 @@ __all__ = [
     "SetupError",
     "check_server",
     "check_size",
+    "check_user_id",
     "connect_db",
     "connect_to_prodev",
     "create_database",

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import mysql.connector
 
 from prodev import connections
-from prodev.backends.mysql import ACCEPTED
+from prodev.backends.mysql import TIMEOUTS
 from prodev.config import load_config
 
 QUERY = "SELECT user_id, name, email, age FROM user_data ORDER BY user_id"
@@ -65,7 +65,9 @@ def main() -> int:
     pure = "pure Python" in path
     sides = {
         "project": lambda: sum(1 for _ in stream_users()),
-        "same settings": lambda: plain_stream(pure, charset="utf8mb4", **ACCEPTED),
+        "same settings": lambda: plain_stream(
+            pure, charset="utf8mb4", **dict.fromkeys(TIMEOUTS, load_config().io_timeout)
+        ),
         "driver defaults": lambda: plain_stream(pure),
     }
     times: dict[str, list[float]] = {name: [] for name in sides}

@@ -16,6 +16,8 @@ a session of its own and, on Linux, dies with this process however it dies.
 from __future__ import annotations
 
 import ctypes
+import errno
+import hashlib
 import os
 import re
 import shutil
@@ -34,11 +36,11 @@ from typing import Any, BinaryIO
 from prodev.backends import Connection, errors_of
 from prodev.config import load_config
 from prodev.csvfile import NotStrict, User, read_users, strict_blocks, user_id_for
-from prodev.errors import SetupError
+from prodev.errors import SetupError, printable
 from prodev.schema import TABLE, check_table
 
 BATCH_SIZE = 1_000  # rows per executemany on the batched path, and per spool block
-LOCK_WAIT = 600  # seconds a load waits for another load of the same table
+LOCK_PREFIX = "alx_prodev.seed."  # then a digest of the table's name: 56 characters
 INSERT_ROWS = "{insert} INTO user_data (user_id, name, email, age) VALUES (%s, %s, %s, %s)"
 # The spool is MySQL's native tab-separated format: backslash escapes the
 # characters that would otherwise end a field or a line.
@@ -54,6 +56,9 @@ _NEEDS_ESCAPE = re.compile(f"[{re.escape(SPOOL_SPECIAL)}]")
 # buffer costs sort less CPU than a big one (runs that fit the cache, then a
 # cheap merge), and it sorts each run while this process validates the next.
 SORT_OPTIONS = ("-s", "-t", "\t", "-k1,1", "-S", "16M")
+FOLDER = "alx-prodev-load-"  # prefix of the private folder that holds a load's FIFO
+# Seconds between a feeder's looks for the driver at the FIFO: the first, and the longest.
+FEED_POLL, FEED_POLL_MAX = 0.001, 0.02
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when its parent dies
 Block = tuple[int, int, str]  # rows, progress made, spool lines
 
@@ -105,23 +110,51 @@ def _rollback(connection: Connection) -> None:
 
 def _seed_lock(connection: Connection) -> AbstractContextManager[None]:
     """Serialise loads into the same table across processes."""
-    name = f"{load_config().database}.{TABLE}.seed"
-    return connection.backend.load_lock(connection, name, LOCK_WAIT)
+    config = load_config()
+    return connection.backend.load_lock(
+        connection, seed_lock_name(config.database), config.seed_lock_wait
+    )
+
+
+def seed_lock_name(database: str) -> str:
+    """The name of the lock a load of ``database``'s user_data holds.
+
+    Lock names are server-wide and at most 64 characters on MySQL 8, and a
+    database name alone may have 64: a digest of it has a fixed length.
+    """
+    digest = hashlib.sha256(f"{database}.{TABLE}".encode()).hexdigest()
+    return f"{LOCK_PREFIX}{digest[:40]}"
 
 
 def _use_load_data(connection: Connection) -> bool:
-    """LOAD DATA LOCAL INFILE as LOAD_METHOD says and the server allows."""
+    """LOAD DATA LOCAL INFILE as LOAD_METHOD says and the server and TMPDIR allow."""
     method = load_config().load_method
     if not connection.backend.can_load_data or method == "insert":
         return False
     with connection.cursor() as cursor:
         cursor.execute("SELECT @@local_infile")
         allowed = bool(cursor.fetchone()[0])
-    sorter = shutil.which("sort") is not None  # the bulk path sorts rows with it
-    if method == "load-data" and not (allowed and sorter):
-        missing = "no sort command on PATH" if allowed else "this server has local_infile off"
+    missing = (
+        "this server has local_infile off"
+        if not allowed
+        else "no sort command on PATH"
+        if shutil.which("sort") is None  # the bulk path sorts
+        else _unloadable(connection, _fifo_in(Path(tempfile.gettempdir(), f"{FOLDER}xxxxxxxx")))
+    )
+    if method == "load-data" and missing:
         raise SetupError(f"LOAD_METHOD=load-data, but {missing}: set LOAD_METHOD=auto or insert")
-    return allowed and sorter
+    return not missing
+
+
+def _unloadable(connection: Connection, fifo: Path) -> str:
+    """Why the driver could not load ``fifo`` (a path mkdtemp would give), or ""."""
+    problem = connection.backend.local_file_problem(str(fifo))
+    where = printable(tempfile.gettempdir())
+    return f"the path of a FIFO under TMPDIR ({where}) {problem}" if problem else ""
+
+
+def _fifo_in(folder: Path) -> Path:
+    return folder / "rows.tsv"
 
 
 @contextmanager
@@ -271,36 +304,54 @@ def _load_spool(connection: Connection, rows: BinaryIO) -> int:
     while the load runs. The folder and the FIFO are removed as soon as the
     driver has opened it, so nothing of the spool is ever left on disk.
     """
-    folder = Path(tempfile.mkdtemp(prefix="alx-prodev-load-"))
-    fifo = folder / "rows.tsv"
+    folder = Path(tempfile.mkdtemp(prefix=FOLDER))
+    fifo = _fifo_in(folder)
     try:
         status = folder.stat()
         if status.st_uid != os.getuid() or status.st_mode & 0o077:
             raise SetupError(f"{folder}: not a private folder of this user; check TMPDIR")
+        if problem := _unloadable(connection, fifo):
+            raise SetupError(problem)
         os.mkfifo(fifo, 0o600)
-        feeder = threading.Thread(target=_feed, args=(rows, fifo), daemon=True)
+        done = threading.Event()
+        feeder = threading.Thread(target=_feed, args=(rows, fifo, done), daemon=True)
         feeder.start()
-        connection.set_allow_local_infile_in_path(str(folder))
         try:
+            connection.set_allow_local_infile_in_path(str(folder))
             with connection.cursor() as cursor:
                 cursor.execute(LOAD_SPOOL, (str(fifo),))
                 return cursor.rowcount
         finally:
             connection.set_allow_local_infile_in_path("")
-            with suppress(FileNotFoundError):  # the load never opened the FIFO: free the feeder
-                os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+            done.set()  # a feeder still waiting for the driver gives up
             feeder.join()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _feed(rows: BinaryIO, fifo: Path) -> None:
-    """Copy ``rows`` into the FIFO, once the load has opened its other end."""
-    with open(fifo, "wb") as sink:
+def _feed(rows: BinaryIO, fifo: Path, done: threading.Event) -> None:
+    """Copy ``rows`` into the FIFO once the load has opened its other end.
+
+    The FIFO is opened without blocking, again and again until a reader is
+    there or the load is over (``done``): a blocking open would wait for
+    ever for a load that failed before it opened the FIFO, whatever the
+    order in which the two threads run.
+    """
+    pause = FEED_POLL
+    while True:
+        try:
+            sink = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError as error:  # ENXIO: no reader yet; ENOENT: the load is being cleaned up
+            if error.errno not in (errno.ENXIO, errno.ENOENT) or done.wait(pause):
+                return
+            pause = min(pause * 2, FEED_POLL_MAX)
+    os.set_blocking(sink, True)
+    with open(sink, "wb") as out:
         fifo.unlink()
         fifo.parent.rmdir()
         with suppress(BrokenPipeError):  # the load failed; it reports why
-            shutil.copyfileobj(rows, sink, 1 << 20)
+            shutil.copyfileobj(rows, out, 1 << 20)
 
 
 def _insert_batches(connection: Connection, users: Iterable[User]) -> tuple[int, int]:

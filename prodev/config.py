@@ -14,13 +14,14 @@ from __future__ import annotations
 import functools
 import os
 import re
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dotenv import dotenv_values
 
-from prodev.errors import BadType, BadValue, SetupError
+from prodev.errors import BadType, BadValue, SetupError, shown
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINES = ("auto", "mysql", "sqlite")
@@ -39,6 +40,8 @@ KEYS = (
     "LOAD_METHOD",
     "SQLITE_TIMEOUT",
     "MYSQL_USE_PURE",
+    "MYSQL_IO_TIMEOUT",
+    "SEED_LOCK_WAIT",
 )
 # Sent to the server as text: bytes that are not UTF-8 cannot be.
 TEXT_ONLY = ("MYSQL_HOST", "MYSQL_HOSTS", "MYSQL_USER", "MYSQL_PASSWORD")
@@ -50,6 +53,11 @@ SWITCHES = dict.fromkeys(("1", "true", "yes", "on"), True) | dict.fromkeys(
     ("0", "false", "no", "off"), False
 )
 MAX_SIZE = 2**63 - 1  # largest LIMIT/OFFSET a MySQL BIGINT can carry
+WHOLE_SECONDS = re.compile(r"[0-9]{1,6}")
+# A user_id as the project writes it: a UUID in canonical lower-case text.
+# Only these characters, which sort alike under MySQL's case-insensitive
+# collation and SQLite's byte order, so a position means one place on both.
+USER_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,10 @@ class Config:
     load_method: str = "auto"
     sqlite_timeout: float = 60.0  # seconds to wait for another process's lock
     use_pure: bool = False  # the pure Python driver (public API) even where the C one loads
+    # Seconds a MySQL read or write may wait on a server that has gone silent
+    # (frozen, packets dropped); longer than a large LOAD DATA's final reply.
+    io_timeout: int = 30
+    seed_lock_wait: int = 600  # seconds a load waits for another load of the same table
 
     @property
     def address(self) -> str:
@@ -119,23 +131,56 @@ def _config_from(environment: tuple[tuple[str, str | None], ...]) -> Config:
         hosts = tuple(_parse_address(item) for item in values["MYSQL_HOSTS"].split(","))
     else:
         hosts = ((setting("MYSQL_HOST", "127.0.0.1"), _port(setting("MYSQL_PORT", "3306"))),)
-    timeout = setting("SQLITE_TIMEOUT", "60")
-    if not SECONDS.fullmatch(timeout):
-        raise SetupError(f"SQLITE_TIMEOUT={timeout!r} is not valid: give a number of seconds")
     use_pure = setting("MYSQL_USE_PURE", "0").lower()
     if use_pure not in SWITCHES:
         raise SetupError(f"MYSQL_USE_PURE={use_pure!r} is not valid: use 1 or 0")
+    sqlite_path = setting("SQLITE_PATH", str(ROOT / f"{database}.sqlite3"))
+    if _in_memory(sqlite_path):
+        raise SetupError(
+            f"SQLITE_PATH={sqlite_path!r} is not valid: an in-memory database vanishes when "
+            "the process ends; give the path of a file"
+        )
     return Config(
         engine=engine,
         hosts=hosts,
         user=setting("MYSQL_USER", "root"),
         password=setting("MYSQL_PASSWORD", ""),
         database=database,
-        sqlite_path=Path(setting("SQLITE_PATH", str(ROOT / f"{database}.sqlite3"))),
+        sqlite_path=Path(sqlite_path),
         load_method=load_method,
-        sqlite_timeout=float(timeout),
+        sqlite_timeout=_seconds("SQLITE_TIMEOUT", setting("SQLITE_TIMEOUT", "60")),
         use_pure=SWITCHES[use_pure],
+        io_timeout=_whole_seconds("MYSQL_IO_TIMEOUT", setting("MYSQL_IO_TIMEOUT", "30"), 2),
+        seed_lock_wait=_whole_seconds("SEED_LOCK_WAIT", setting("SEED_LOCK_WAIT", "600"), 0),
     )
+
+
+def _in_memory(path: str) -> bool:
+    """Whether SQLite would take ``path`` as an in-memory database, not a file.
+
+    ``:memory:`` itself, and the URI forms: ``file::memory:``, or any
+    ``file:`` URI with ``mode=memory``.
+    """
+    if path == ":memory:":
+        return True
+    if not path.startswith("file:"):
+        return False
+    uri = urllib.parse.urlsplit(path)
+    return uri.path == ":memory:" or "memory" in urllib.parse.parse_qs(uri.query).get("mode", [])
+
+
+def _whole_seconds(key: str, text: str, minimum: int) -> int:
+    if not WHOLE_SECONDS.fullmatch(text) or int(text) < minimum:
+        raise SetupError(
+            f"{key}={text!r} is not valid: give a whole number of seconds, at least {minimum}"
+        )
+    return int(text)
+
+
+def _seconds(key: str, text: str) -> float:
+    if not SECONDS.fullmatch(text):
+        raise SetupError(f"{key}={text!r} is not valid: give a number of seconds")
+    return float(text)
 
 
 def _is_utf8(text: str) -> bool:
@@ -179,4 +224,25 @@ def check_size(name: str, value: object, minimum: int = 1) -> int:
         raise BadType(f"{name} must be an int, not {type(value).__name__}: {value!r}")
     if not minimum <= value <= MAX_SIZE:
         raise BadValue(f"{name} must be an integer from {minimum} to {MAX_SIZE}, got {value}")
+    return value
+
+
+def check_user_id(name: str, value: object, optional: bool = False) -> str | None:
+    """Return ``value`` if it is a user_id (or, if ``optional``, None), else raise.
+
+    A user_id is a UUID in canonical lower-case text (``USER_ID``), as
+    seeding writes it. Like ``check_size`` the error is a ``TypeError`` or
+    ``ValueError`` and a ``SetupError``, raised before any connection, so a
+    value the table cannot hold never reaches a query: there engines differ
+    (MySQL refuses a mix of collations, SQLite quietly finds nothing).
+    """
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise BadType(f"{name} must be a user_id string, not {type(value).__name__}: {value!r}")
+    if not USER_ID.fullmatch(value):
+        raise BadValue(
+            f"{name} must be a user_id, a UUID in lower-case canonical form "
+            f"(like '00000000-0000-0000-0000-000000000000'), got {shown(value)}"
+        )
     return value

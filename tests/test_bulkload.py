@@ -10,13 +10,18 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 
+import mysql.connector
 import pytest
-from conftest import run_script, table_rows, wait_for
+from conftest import TEST_DB, run_script, server_settings, table_rows, wait_for
 
-from tests.support.helpers import write_users_csv
+from prodev.backends.mysql import LOCAL_PATH_MAX
+from prodev.bulkload import seed_lock_name
+from tests.support.helpers import file_rows, one_line_error, write_users_csv
 
 only_mysql = pytest.mark.parametrize("engine", ["mysql"], indirect=True)
 pytestmark = only_mysql
@@ -216,3 +221,178 @@ def test_a_seed_killed_midway_leaves_no_files_and_no_sort_running(
         private_tmp["TMPDIR"]
     )
     assert table_rows() == []
+
+
+# ------------------------------------------- the FIFO hand-off, timing forced
+
+# seed.py with two things forced: the load fails on the server before the
+# driver opens the FIFO, and the feeder thread runs only once it is joined,
+# that is after the load is over: the order a busy machine can give.
+LATE_FEEDER = """
+import sys
+import threading
+
+import seed
+from prodev import bulkload
+
+
+class LateThread(threading.Thread):
+    def start(self):
+        pass  # held back until joined
+
+    def join(self, timeout=None):
+        super().start()
+        super().join(timeout)
+
+
+threading.Thread = LateThread
+bulkload.LOAD_SPOOL = bulkload.LOAD_SPOOL.replace("TABLE user_data", "TABLE no_such_table")
+sys.exit(seed.main(sys.argv[1:]))
+"""
+
+
+def test_a_load_that_fails_before_the_feeder_opens_the_fifo_ends_and_cleans_up(
+    private_tmp: dict[str, str], tmp_path: Path
+) -> None:
+    csv = write_users(tmp_path / "users.csv", 5_000)
+
+    done = run_script("-c", LATE_FEEDER, str(csv), env=private_tmp, timeout=60)
+
+    assert "no_such_table" in one_line_error(done)
+    assert os.listdir(private_tmp["TMPDIR"]) == [], "the load folder was left behind"
+    assert table_rows() == []
+
+
+# ------------------------------------------------ a TMPDIR the driver cannot use
+
+
+def long_folder(base: Path, length: int) -> Path:
+    """A folder under ``base`` whose path is ``length`` characters long."""
+    folder = base
+    while len(str(folder)) < length:
+        folder /= "d" * min(60, length - len(str(folder)) - 1)
+    folder.mkdir(parents=True)
+    assert len(str(folder)) == length
+    return folder
+
+
+TMPDIRS = {
+    "not UTF-8": lambda base: base / os.fsdecode(b"tmp-\xff"),
+    "482 characters": lambda base: long_folder(base, 482),
+}
+
+
+@pytest.fixture(params=TMPDIRS)
+def unusable_tmp(
+    request: pytest.FixtureRequest, empty_table: dict[str, str], tmp_path: Path
+) -> dict[str, str]:
+    """db_env with a TMPDIR under which the driver cannot load a FIFO."""
+    folder = TMPDIRS[request.param](tmp_path)
+    folder.mkdir(exist_ok=True)
+    return {**empty_table, "TMPDIR": str(folder)}
+
+
+def test_auto_inserts_in_batches_when_tmpdir_cannot_hold_the_fifo(
+    unusable_tmp: dict[str, str],
+) -> None:
+    done = run_script("seed.py", env={**unusable_tmp, "LOAD_METHOD": "auto"})
+
+    assert done.returncode == 0, done.stderr
+    assert "1000 rows read, 1000 inserted" in done.stdout
+    assert done.stderr == ""
+    assert len(table_rows()) == 1000
+    assert os.listdir(unusable_tmp["TMPDIR"]) == []
+
+
+def test_load_data_is_one_line_when_tmpdir_cannot_hold_the_fifo(
+    unusable_tmp: dict[str, str],
+) -> None:
+    done = run_script("seed.py", env={**unusable_tmp, "LOAD_METHOD": "load-data"})
+
+    line = one_line_error(done)
+    assert line.startswith("error: LOAD_METHOD=load-data, but the path of a FIFO under TMPDIR")
+    assert table_rows() == []
+    assert os.listdir(unusable_tmp["TMPDIR"]) == []
+
+
+@pytest.mark.parametrize("pure", ["0", "1"], ids=["C extension", "pure Python"])
+def test_the_longest_tmpdir_the_client_library_takes_still_loads_data(
+    empty_table: dict[str, str], tmp_path: Path, pure: str
+) -> None:
+    # The FIFO's path is TMPDIR + "/alx-prodev-load-XXXXXXXX/rows.tsv": 511 bytes
+    # loads on the C extension, 512 is cut short (see LOCAL_PATH_MAX).
+    folder = long_folder(tmp_path, LOCAL_PATH_MAX - len("/alx-prodev-load-XXXXXXXX/rows.tsv"))
+    csv = write_users(tmp_path / "users.csv", 5_000)
+    env = {**empty_table, "TMPDIR": str(folder), "LOAD_METHOD": "load-data", "MYSQL_USE_PURE": pure}
+    done = run_script("seed.py", str(csv), env=env)
+    assert done.returncode == 0, done.stderr
+    assert [(*row[:3], Decimal(row[3])) for row in table_rows()] == file_rows(csv)
+    assert os.listdir(folder) == []
+
+
+# --------------------------------------- waiting for another load of the table
+
+WAITED = "seed: another load of this table is running; waiting for it"
+# Reads time out after 2 s: the 5 s wait for the lock outlasts them.
+SHORT_READS = {"MYSQL_IO_TIMEOUT": "2", "SEED_LOCK_WAIT": "5"}
+
+
+@pytest.fixture
+def held_lock(empty_table: dict[str, str]) -> Iterator[Callable[[], None]]:
+    """The seed lock of the test database, held by the test; yields its release."""
+    connection = mysql.connector.connect(**server_connect_args())
+    cursor = connection.cursor()
+    name = seed_lock_name(TEST_DB)
+    cursor.execute("SELECT GET_LOCK(%s, 0)", (name,))
+    assert cursor.fetchall() == [(1,)]
+
+    def release() -> None:
+        cursor.execute("SELECT RELEASE_LOCK(%s)", (name,))
+        cursor.fetchall()
+
+    yield release
+    connection.close()
+
+
+def server_connect_args() -> dict[str, object]:
+    settings = server_settings()
+    return {
+        "host": settings["MYSQL_HOST"],
+        "port": int(settings["MYSQL_PORT"]),
+        "user": settings["MYSQL_USER"],
+        "password": settings["MYSQL_PASSWORD"],
+    }
+
+
+def test_a_second_load_waits_the_whole_lock_wait_past_the_read_timeout_then_one_line(
+    held_lock: Callable[[], None], empty_table: dict[str, str]
+) -> None:
+    started = time.monotonic()
+    done = run_script("seed.py", env={**empty_table, **SHORT_READS}, timeout=60)
+
+    assert time.monotonic() - started >= 5
+    lines = done.stderr.splitlines()
+    assert done.returncode == 1, done.stderr
+    assert lines[0] == WAITED
+    assert lines[1:] == [
+        "error: another seed is loading this table: gave up waiting 5 s for it (SEED_LOCK_WAIT): "
+        "try again when it has finished"
+    ]
+    assert table_rows() == []
+
+
+def test_a_second_load_goes_ahead_when_the_first_ends_after_the_read_timeout(
+    held_lock: Callable[[], None],
+    empty_table: dict[str, str],
+    spawn: Callable[..., subprocess.Popen[str]],
+) -> None:
+    load = spawn("seed.py", env={**empty_table, **SHORT_READS})
+    assert load.stderr.readline().strip() == WAITED  # it is waiting: now outlast its reads
+    time.sleep(3)
+    held_lock()
+    out, err = load.communicate(timeout=60)
+
+    assert load.returncode == 0, err
+    assert "1000 rows read, 1000 inserted" in out
+    assert err == ""
+    assert len(table_rows()) == 1000

@@ -29,9 +29,10 @@ from typing import Any
 
 import mysql.connector
 import pytest
-from conftest import require_mysql, run_script, server_settings, wait_for
+from conftest import load, require_mysql, run_script, server_settings, wait_for
 
 import seed
+from prodev import resume
 from prodev.backends.mysql import CONNECT_TIMEOUT
 from tests.support import private_server
 from tests.support.helpers import (
@@ -489,6 +490,101 @@ def test_a_server_gone_silent_mid_stream_fails_within_a_bounded_time(
     assert is_lost_connection(consumer.error), repr(consumer.error)
     assert consumer.failed_at - frozen_at < FROZEN_DEADLINE
     assert inspect.getgeneratorstate(consumer.stream) == inspect.GEN_CLOSED
+
+
+# ------------------------------------------- a keyset walk whose server goes away
+
+keyset = load("5-keyset_paginate")
+KEYSET_PAGE = 20_000
+PAGES_BEFORE_CUT = 3
+REFUSED_BEFORE_RESTORE = 3  # reconnects the walk must try (and be refused) first
+AWAY_AT_LEAST = 0.5  # seconds the server stays away
+
+
+@pytest.fixture
+def keyset_relay(stream_server: MySQLExecutor, monkeypatch: pytest.MonkeyPatch) -> Iterator[Relay]:
+    """A relay to the stream server, which this process's settings point at."""
+    with Relay(stream_server.host, stream_server.port) as relay:
+        point_seed_at(monkeypatch, relay.port, STREAM_DB)
+        yield relay
+
+
+def restore_after_refusals(relay: Relay, refusals: int, seconds: float) -> threading.Thread:
+    """Cut ``relay`` now; restore it once it has refused ``refusals`` connections
+    and at least ``seconds`` have passed (so the walk must have retried, and waited)."""
+    accepted = relay.accepted
+    cut_at = time.monotonic()
+    relay.cut()
+
+    def restore() -> None:
+        wait_for(lambda: relay.accepted >= accepted + refusals, timeout=30)
+        time.sleep(max(0.0, cut_at + seconds - time.monotonic()))
+        relay.restore()
+
+    restorer = threading.Thread(target=restore, daemon=True, name="relay restorer")
+    restorer.start()
+    return restorer
+
+
+def test_a_keyset_walk_whose_server_is_back_soon_resumes_with_every_user_once(
+    keyset_relay: Relay, stream_server: MySQLExecutor
+) -> None:
+    expected = [row[0] for row in query(
+        stream_server, f"SELECT user_id FROM {STREAM_DB}.user_data ORDER BY user_id"
+    )]
+    walk = keyset.keyset_paginate(KEYSET_PAGE)
+    got = [user["user_id"] for _ in range(PAGES_BEFORE_CUT) for user in next(walk)]
+    accepted = keyset_relay.accepted
+
+    cut_at = time.monotonic()
+    restorer = restore_after_refusals(keyset_relay, REFUSED_BEFORE_RESTORE, AWAY_AT_LEAST)
+    got += [user["user_id"] for page in walk for user in page]
+    restorer.join(30)
+
+    assert keyset_relay.accepted - accepted > REFUSED_BEFORE_RESTORE  # refused, then back
+    assert time.monotonic() - cut_at >= AWAY_AT_LEAST
+    assert len(got) == len(expected) == STREAM_TABLE_ROWS
+    assert got == expected, "every user once, in order"
+    assert wait_for(lambda: sessions(stream_server, STREAM_DB) == 0)
+
+
+def test_a_keyset_walk_whose_server_stays_away_gives_up_in_one_line_after_the_bound(
+    keyset_relay: Relay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(resume, "RECONNECT_SECONDS", 1.5)
+    walk = keyset.keyset_paginate(KEYSET_PAGE)
+    next(walk)
+    accepted = keyset_relay.accepted
+
+    keyset_relay.cut()
+    cut_at = time.monotonic()
+    with pytest.raises(seed.ConnectionLost) as raised:
+        next(walk)
+    waited = time.monotonic() - cut_at
+
+    message = str(raised.value)
+    print(f"\ngave up after {waited:.2f} s, {keyset_relay.accepted - accepted} tries: {message}")
+    assert "\n" not in message
+    assert "tried to reconnect for 1.5 s" in message
+    assert f"127.0.0.1:{keyset_relay.port}" in message
+    assert CANARY not in error_texts(raised.value)
+    assert 1.5 <= waited < 1.5 + resume.LONGEST_WAIT + CONNECT_TIMEOUT
+    # At once, then 0.1, 0.3, 0.7 s later (the waits double), and at the bound.
+    assert keyset_relay.accepted - accepted >= 4
+    assert inspect.getgeneratorstate(walk) == inspect.GEN_CLOSED
+
+
+def test_a_keyset_walk_that_cannot_reach_its_server_at_the_start_is_refused_at_once(
+    keyset_relay: Relay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keyset_relay.cut()
+
+    with pytest.raises(seed.SetupError) as raised:
+        next(keyset.keyset_paginate(KEYSET_PAGE))
+
+    assert not isinstance(raised.value, seed.ConnectionLost)
+    assert "tried to reconnect" not in str(raised.value)
+    assert keyset_relay.accepted == 1, "one try: nothing was lost, so nothing is retried"
 
 
 # ------------------------------------------------- a server gone mid-load

@@ -363,10 +363,47 @@ def test_a_bad_offset_fails_at_the_call_before_any_sql(bad: object, error: type[
         pages.paginate_users(10, bad)
 
 
-@pytest.mark.usefixtures("no_database")
-def test_a_keyset_resume_point_that_is_not_a_user_id_fails_before_any_sql() -> None:
-    with pytest.raises(TypeError):
-        next(keyset.keyset_paginate(10, after=5))
+# (resume point, the error it must raise): anything but None or a user_id as
+# the project writes them, a UUID in lower-case canonical text.
+BAD_POSITIONS = [
+    (5, TypeError),
+    (b"00000000-0000-0000-0000-000000000000", TypeError),
+    ("é", ValueError),  # MySQL: 1267, illegal mix of collations; SQLite: no page
+    ("", ValueError),
+    ("00000000-0000-0000-0000-00000000000", ValueError),  # 35 characters
+    ("0000000-00000-0000-0000-000000000000", ValueError),  # hyphens misplaced
+    ("A0000000-0000-0000-0000-000000000000", ValueError),  # upper case sorts apart
+    ("00000000-0000-0000-0000-000000000000\n", ValueError),
+    ("x" * 10_000, ValueError),
+]
+
+
+@pytest.mark.usefixtures("db_env", "no_database")
+@pytest.mark.parametrize(
+    ("bad", "error"), BAD_POSITIONS, ids=[repr(bad)[:20] for bad, _ in BAD_POSITIONS]
+)
+def test_a_keyset_resume_point_that_is_not_a_user_id_fails_before_any_sql(
+    bad: object, error: type[Exception]
+) -> None:
+    walk = keyset.keyset_paginate(10, after=bad)
+    with pytest.raises(error) as raised:
+        next(walk)
+
+    assert isinstance(raised.value, seed.SetupError)  # uncaught, it prints as one line
+    message = str(raised.value)
+    assert message.startswith("after must be a user_id")
+    assert "\n" not in message
+    assert len(message) < 200
+    assert repr(bad)[:10] in message
+
+
+def test_an_uncaught_bad_resume_point_is_one_line_and_a_failure(db_env: dict[str, str]) -> None:
+    call = "next(__import__('5-keyset_paginate').keyset_paginate(5, after='é'))"
+    result = run_script("-c", call, env=db_env)
+    assert one_line_error(result) == (
+        "error: after must be a user_id, a UUID in lower-case canonical form "
+        "(like '00000000-0000-0000-0000-000000000000'), got 'é'"
+    )
 
 
 # ------------------------------------------------- static checks with ast

@@ -24,7 +24,7 @@ from prodev.backends import MYSQL, SQLITE
 from prodev.backends.base import Column, exact_number
 from prodev.backends.mysql import COLUMNS as MYSQL_COLUMNS
 from prodev.backends.sqlite import _affinity
-from prodev.config import Config, check_size, load_config
+from prodev.config import Config, check_size, check_user_id, load_config
 from prodev.csvfile import HEADER_MAX, User, problem, read_users, user_id_for
 from prodev.errors import SetupError, printable, shown
 from prodev.schema import check_columns
@@ -432,6 +432,19 @@ def test_a_size_that_is_not_an_int_in_range_is_refused(
 @pytest.mark.parametrize(("value", "minimum"), [(1, 1), (0, 0), (2**63 - 1, 1)])
 def test_a_size_in_range_is_returned(value: int, minimum: int) -> None:
     assert check_size("size", value, minimum) == value
+
+
+@pytest.mark.parametrize("email", ["a@example.com", " Mixed.Case@Example.COM ", "é@example.com"])
+def test_every_user_id_seeding_writes_is_a_valid_resume_point(email: str) -> None:
+    user_id = user_id_for(email)
+    assert check_user_id("after", user_id) == user_id
+    assert check_user_id("after", str(uuid.uuid1())) is not None  # MariaDB's UUID() form
+
+
+def test_a_resume_point_may_be_none_only_where_optional() -> None:
+    assert check_user_id("after", None, optional=True) is None
+    with pytest.raises(TypeError, match=r"^after must be a user_id string, not NoneType"):
+        check_user_id("after", None)
 
 
 # ---------------------------------------------------- an existing table

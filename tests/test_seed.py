@@ -26,9 +26,10 @@ import pytest
 from conftest import ROOT, TEST_DB, admin_query, run_script, server_settings, table_rows
 
 import seed
+from prodev.bulkload import seed_lock_name
 from prodev.config import load_config
 from prodev.csvfile import USER_ID_NAMESPACE
-from tests.support.helpers import free_port
+from tests.support.helpers import free_port, one_line_error
 
 SAMPLE = ROOT / "user_data.csv"
 CREATED = "Table user_data created successfully"
@@ -485,6 +486,7 @@ BAD_SETTINGS = [
     ("MYSQL_PORT", "abc"),
     ("MYSQL_PORT", "0"),
     ("MYSQL_PORT", "70000"),
+    ("SEED_LOCK_WAIT", "soon"),
 ]
 
 
@@ -593,3 +595,53 @@ def test_load_data_and_batch_paths_fill_the_same_table(
     assert batched == bulk
     assert (bulk[1].read, bulk[1].inserted) == (10, 9)
     assert len(bulk[2]) == 1009
+
+
+# ------------------------------------------------------ settings that vanish
+
+
+def test_an_in_memory_sqlite_path_is_refused_in_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "DB_ENGINE": "sqlite", "SQLITE_PATH": ":memory:"}
+
+    done = run_script(str(ROOT / "seed.py"), env=env, cwd=tmp_path)
+
+    line = one_line_error(done)
+    assert line.startswith("error: SQLITE_PATH=':memory:' is not valid")
+    assert "vanishes" in line
+    assert list(tmp_path.iterdir()) == [], "nothing was created"
+
+
+@pytest.mark.parametrize("name", ["file::memory:", "file:users?mode=memory&cache=shared"])
+@pytest.mark.parametrize("args", [("seed.py",), ("main.py", "1")], ids=command_id)
+def test_an_in_memory_sqlite_uri_is_refused_before_anything_is_done(
+    tmp_path: Path, args: tuple[str, ...], name: str
+) -> None:
+    env = offline_env("sqlite", free_port(), tmp_path / "unused.sqlite3")
+    script, *rest = args
+    result = run_script(str(ROOT / script), *rest, env={**env, "SQLITE_PATH": name}, cwd=tmp_path)
+    assert_fails_with_one_error(result, f"SQLITE_PATH={name!r}", "in-memory")
+    assert result.stdout == ""
+    assert list(tmp_path.iterdir()) == [], "a file was created"
+
+
+# ------------------------------------------------------------ the seed lock
+
+
+def test_the_seed_lock_name_fits_mysql_8s_64_characters_for_any_database_name() -> None:
+    longest, other = "d" * 64, "d" * 63 + "e"
+
+    assert len(seed_lock_name(longest)) <= 64
+    assert seed_lock_name(longest) != seed_lock_name(other)
+    assert seed_lock_name(longest) == seed_lock_name("d" * 64)
+
+
+@only_mysql
+def test_a_database_with_a_64_character_name_seeds(db_env: dict[str, str]) -> None:
+    database = f"{TEST_DB}_".ljust(64, "x")
+    try:
+        result = run_seed({**db_env, "MYSQL_DATABASE": database})
+        assert result.returncode == 0, result.stderr
+        assert SUMMARY.search(result.stdout)[1] == "1000"
+        assert admin_query("SELECT COUNT(*) FROM user_data", database=database) == [(1000,)]
+    finally:
+        admin_query(f"DROP DATABASE IF EXISTS `{database}`", database=None)

@@ -145,6 +145,13 @@ class Backend:
         """Make the session read committed data without gap locks, where that exists."""
         raise NotImplementedError
 
+    def local_file_problem(self, path: str) -> str | None:
+        """Why the driver could not load the local file ``path``, or None.
+
+        Asked only of a backend that ``can_load_data``.
+        """
+        raise NotImplementedError
+
     def load_lock(
         self, connection: Connection, name: str, wait: int
     ) -> AbstractContextManager[None]:

@@ -20,9 +20,11 @@ arrived in 9.2) are passed only where it accepts them.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import re
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -56,9 +58,6 @@ from prodev.schema import (
 )
 
 CONNECT_TIMEOUT = 5  # seconds; a dead address must not hang any entry point
-# Seconds a read or write may wait on a server that has gone silent (frozen,
-# packets dropped); longer than a large LOAD DATA's final reply.
-IO_TIMEOUT = 30
 # "Can't connect" (2003), "can't connect through socket" (2002) and "unknown
 # host" (2005, the name does not resolve): nothing answered. Anything else
 # means a server answered and refused, which must never be hidden by a silent
@@ -88,8 +87,10 @@ TRIGGER_EXISTS = 1359  # MySQL 8 has no CREATE TRIGGER IF NOT EXISTS
 # allow_local_infile_in_path between loads: under /dev/null, which is no
 # folder, so it can never exist and no file can ever be read from it.
 NO_LOCAL_FILES = os.path.join(os.devnull, "no-local-files")
-TIMEOUTS = {"read_timeout": IO_TIMEOUT, "write_timeout": IO_TIMEOUT}
-ACCEPTED = {key: value for key, value in TIMEOUTS.items() if key in DEFAULT_CONFIGURATION}
+# Where the driver accepts them, reads and writes wait at most MYSQL_IO_TIMEOUT.
+TIMEOUTS = tuple(key for key in ("read_timeout", "write_timeout") if key in DEFAULT_CONFIGURATION)
+LOCAL_PATH_MAX = 511  # bytes of a LOAD DATA LOCAL file's path the C client takes (FN_REFLEN)
+LOCK_STEP = 5  # seconds one GET_LOCK call may wait: well inside the read timeout
 DRIVER_ERRORS = (mysql.connector.Error, *mysql_fast.ERRORS)
 PROBE = "SELECT CAST(67 AS DECIMAL(5, 2)), CAST(30.5 AS DECIMAL(5, 2)), 'é', NULL, 42"
 PROBE_READS = ["67", "Decimal('30.5')", "'é'", "None", "42"]
@@ -217,7 +218,7 @@ class MySQLBackend(Backend):
             "user": config.user,
             "password": config.password,
             "connection_timeout": CONNECT_TIMEOUT,
-            **ACCEPTED,
+            **dict.fromkeys(TIMEOUTS, config.io_timeout),
             "charset": "utf8mb4",
             # LOAD DATA LOCAL may read nothing until a load names its own
             # folder (prodev.bulkload); the capability itself is asked for here.
@@ -392,6 +393,17 @@ class MySQLBackend(Backend):
         with connection.cursor() as cursor:
             cursor.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
 
+    def local_file_problem(self, path: str) -> str | None:
+        # The C extension crashes on a path that is not UTF-8 (the pure driver
+        # cannot send it), and the client library cuts a longer one.
+        try:
+            size = len(os.path.realpath(path).encode())
+        except UnicodeEncodeError:
+            return "is not UTF-8 text"
+        if size > LOCAL_PATH_MAX:
+            return f"is {size} bytes long; the MySQL client library takes {LOCAL_PATH_MAX}"
+        return None
+
     @contextmanager
     def load_lock(self, connection: Connection, name: str, wait: int) -> Iterator[None]:
         with self.errors(connection), connection.cursor() as cursor:
@@ -400,8 +412,11 @@ class MySQLBackend(Backend):
                     "seed: another load of this table is running; waiting for it",
                     file=sys.stderr,
                 )
-                if not _get_lock(cursor, name, wait):
-                    raise SetupError(f"gave up waiting {wait} s for another load of this table")
+                if not _wait_for_lock(cursor, name, wait, load_config().io_timeout):
+                    raise SetupError(
+                        f"another seed is loading this table: gave up waiting {wait} s for it "
+                        "(SEED_LOCK_WAIT): try again when it has finished"
+                    )
         try:
             yield
         finally:
@@ -425,6 +440,20 @@ def _get_lock(cursor: Any, name: str, wait: int) -> bool:
     # fetchall, not fetchone: 8.0.33 leaves the end of a one-row result unread.
     cursor.execute("SELECT GET_LOCK(%s, %s)", (name, wait))
     return bool(cursor.fetchall()[0][0])
+
+
+def _wait_for_lock(cursor: Any, name: str, wait: int, io_timeout: int) -> bool:
+    """GET_LOCK for up to ``wait`` s, in calls that each end within the read timeout.
+
+    One GET_LOCK(name, 600) would outlast the read timeout, and the driver
+    would then drop a healthy connection as lost.
+    """
+    deadline = time.monotonic() + wait
+    step = min(LOCK_STEP, io_timeout - 1)  # config keeps io_timeout >= 2
+    while (left := deadline - time.monotonic()) > 0:
+        if _get_lock(cursor, name, max(1, min(step, math.ceil(left)))):
+            return True
+    return False
 
 
 def _client_side(errno: int | None) -> bool:
