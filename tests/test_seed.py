@@ -1,7 +1,7 @@
 """seed.py as users meet it: the five helpers, the grader's driver,
 ``python3 seed.py``, the user_id rule, the engine choice and what is printed.
 
-Every test works in the session's own database (conftest's TEST_DB) or in an
+Every test works in the test run's own database (conftest's TEST_DB) or in an
 SQLite file under tmp_path, never in ALX_prodev. Tests that need no server
 point MYSQL_PORT at a closed port.
 """
