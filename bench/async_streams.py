@@ -40,7 +40,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from make_data import write_csv
 from pipeline import SEED, seed_rows
-from run import BenchError, Server, bench_database, find_client, machine, measured_code, worker
+from run import (
+    BenchError,
+    Server,
+    bench_database,
+    find_client,
+    run_context,
+    worker,
+)
 
 import seed
 from prodev.backends import chosen
@@ -309,8 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     except (BenchError, seed.SetupError) as error:
         print(f"bench: error: {error}", file=sys.stderr)
         return 1
-    load = f"{load_before:.2f} at the start, {os.getloadavg()[0]:.2f} at the end"
-    context = {**machine(), **stack, "code": measured_code(), "load": load, "repeat": args.repeat}
+    context = run_context(stack, load_before, args.repeat)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report(results, on_sqlite, context, sys.argv[1:] if argv is None else argv))
     print(f"bench: wrote {args.out}")

@@ -45,6 +45,7 @@ from run import (
     bench_database,
     checked,
     find_client,
+    load_since,
     machine,
     run_process,
     stop_on_sigterm,
@@ -306,7 +307,7 @@ def run(args: argparse.Namespace) -> Path:
         "server": info,
         "project": args.project.resolve(),
         "code": project_code(args.project.resolve()),
-        "load": f"{load_before:.2f} at the start, {os.getloadavg()[0]:.2f} at the end",
+        "load": load_since(load_before),
         "argv": sys.argv[1:],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -39,9 +39,8 @@ from run import (
     bench_database,
     checked,
     find_client,
-    machine,
-    measured_code,
     parse_rows,
+    run_context,
     stop_on_sigterm,
     worker,
 )
@@ -207,8 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     except (BenchError, seed.SetupError) as error:
         print(f"bench: error: {error}", file=sys.stderr)
         return 1
-    load = f"{load_before:.2f} at the start, {os.getloadavg()[0]:.2f} at the end"
-    context = {**machine(), **stack, "code": measured_code(), "load": load, "repeat": args.repeat}
+    context = run_context(stack, load_before, args.repeat)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report(results, context, sys.argv[1:] if argv is None else argv))
     print(f"bench: wrote {args.out}")

@@ -258,6 +258,22 @@ def machine() -> dict:
     }
 
 
+def load_since(before: float) -> str:
+    """The machine's load average at a run's start and now, for a report."""
+    return f"{before:.2f} at the start, {os.getloadavg()[0]:.2f} at the end"
+
+
+def run_context(stack: dict, load_before: float, repeat: int) -> dict:
+    """What a report says of its run: machine, driver, code, load, repeats."""
+    return {
+        **machine(),
+        **stack,
+        "code": measured_code(),
+        "load": load_since(load_before),
+        "repeat": repeat,
+    }
+
+
 def measured_code() -> str:
     """The commit measured, marked ``+ uncommitted changes`` if the tree differs."""
     git = ["git", "-C", str(ROOT)]
@@ -332,7 +348,7 @@ def run(args: argparse.Namespace) -> Path:
     context = {
         **machine(),
         "code": measured_code(),
-        "load": f"{load_before:.2f} at the start, {os.getloadavg()[0]:.2f} at the end",
+        "load": load_since(load_before),
         **stack,
         "rows": list(args.rows),
         "repeat": args.repeat,
