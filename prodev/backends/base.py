@@ -61,7 +61,6 @@ def funnelled(method: Function) -> Function:
 class Backend:
     """One engine: subclasses fill in each method."""
 
-    vendor = ""  # "mysql" or "sqlite", for messages and the follower's DDL
     # The SQL that is not portable: an INSERT that skips rows whose key is
     # already there, user_data's CREATE TABLE, a query counting the triggers
     # called %s.

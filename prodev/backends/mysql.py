@@ -159,7 +159,6 @@ class AgeConverter(MySQLConverter):
 class MySQLBackend(Backend):
     """MySQL, MariaDB and Galera through mysql-connector-python."""
 
-    vendor = "mysql"
     insert_ignore = "INSERT IGNORE"
     table_sql = TABLE_SQL
     has_trigger_sql = HAS_TRIGGER

@@ -212,7 +212,6 @@ class SQLiteConnection:
 class SQLiteBackend(Backend):
     """The SQLite file of SQLITE_PATH, through the standard library's sqlite3."""
 
-    vendor = "sqlite"
     insert_ignore = "INSERT OR IGNORE"
     table_sql = TABLE_SQL
     has_trigger_sql = HAS_TRIGGER
